@@ -1,0 +1,161 @@
+"""Paired datasets: a folder of images/<split>, masks/<split> and optional instances/<split>.
+
+`scan_dataset` checks everything up front and reports every problem at once; `PairedDataset`
+serves seeded, mask-exact augmentations of the pairs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .images import IMAGE_SUFFIXES, ImageError, read_rgb
+from .masks import MaskError, read_mask
+from .schemes import ClassScheme, scheme_for_dataset
+from .tensors import image_to_tensor, mask_to_onehot
+
+TILE = 256
+
+
+class DatasetError(ValueError):
+    """A dataset with problems; the message lists all of them."""
+
+
+@dataclass
+class Pair:
+    stem: str
+    image_path: Path
+    mask_path: Path
+    instance_path: Path | None = None
+
+
+@dataclass
+class DatasetScan:
+    root: Path
+    split: str
+    scheme: ClassScheme
+    pairs: list[Pair] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def raise_if_problems(self) -> "DatasetScan":
+        if self.problems:
+            listing = "\n  - ".join(self.problems)
+            raise DatasetError(f"dataset {self.root} (split '{self.split}') has {len(self.problems)} problem(s):\n  - {listing}")
+        return self
+
+
+def _index(folder: Path, suffixes) -> dict[str, Path]:
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in suffixes}
+
+
+def scan_dataset(root: str | Path, split: str = "train", scheme: ClassScheme | None = None, check_content: bool = True) -> DatasetScan:
+    """Pair images with masks and check every file; problems are collected, not raised."""
+    root = Path(root)
+    scheme = scheme or scheme_for_dataset(root)
+    scan = DatasetScan(root, split, scheme)
+    img_dir, mask_dir, inst_dir = root / "images" / split, root / "masks" / split, root / "instances" / split
+    for d in (img_dir, mask_dir):
+        if not d.is_dir():
+            scan.problems.append(f"missing folder {d}")
+    images, masks = _index(img_dir, IMAGE_SUFFIXES), _index(mask_dir, (".png",))
+    instances = _index(inst_dir, (".png",))
+    if not scan.problems and not images and not masks:
+        scan.problems.append(f"no images in {img_dir} and no masks in {mask_dir}")
+    for stem in sorted(set(images) - set(masks)):
+        scan.problems.append(f"{images[stem]}: no mask (expected {mask_dir / (stem + '.png')})")
+    for stem in sorted(set(masks) - set(images)):
+        scan.problems.append(f"{masks[stem]}: no image (expected {img_dir / stem}.png/.jpg/.tif)")
+    for stem in sorted(set(images) & set(masks)):
+        pair = Pair(stem, images[stem], masks[stem], instances.get(stem))
+        if check_content and not _check_pair(pair, scheme, scan.problems):
+            continue
+        scan.pairs.append(pair)
+    return scan
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as im:
+        im.load()  # decoding the pixels catches truncated files
+        return im.size[1], im.size[0]
+
+
+def _check_pair(pair: Pair, scheme: ClassScheme, problems: list[str]) -> bool:
+    ok = True
+    try:
+        h, w = _image_size(pair.image_path)
+        if min(h, w) < TILE:
+            problems.append(f"{pair.image_path}: {w}x{h} is smaller than {TILE}x{TILE}")
+            ok = False
+    except Exception as e:  # any decoder failure means unreadable
+        problems.append(f"{pair.image_path}: not a readable image ({e})")
+        return False
+    try:
+        ids = read_mask(pair.mask_path, scheme)
+        if ids.shape != (h, w):
+            problems.append(f"{pair.mask_path}: mask is {ids.shape[1]}x{ids.shape[0]} but its image is {w}x{h}")
+            ok = False
+    except MaskError as e:
+        problems.append(str(e))
+        ok = False
+    if pair.instance_path is not None:
+        try:
+            ih, iw = _image_size(pair.instance_path)
+            if (ih, iw) != (h, w):
+                problems.append(f"{pair.instance_path}: instance map is {iw}x{ih} but its image is {w}x{h}")
+                ok = False
+        except Exception as e:
+            problems.append(f"{pair.instance_path}: not a readable image ({e})")
+            ok = False
+    return ok
+
+
+def augment(image: np.ndarray, ids: np.ndarray, rng: np.random.Generator, crop: int = TILE, flip: bool = True, rotate: bool = True):
+    """Random crop, mirror and 90-degree rotation, applied identically to image and mask.
+
+    Only integer indexing is used, so mask ids are never interpolated.
+    """
+    h, w = ids.shape
+    y = int(rng.integers(0, h - crop + 1))
+    x = int(rng.integers(0, w - crop + 1))
+    image, ids = image[y : y + crop, x : x + crop], ids[y : y + crop, x : x + crop]
+    if flip and rng.random() < 0.5:
+        image, ids = image[:, ::-1], ids[:, ::-1]
+    if rotate:
+        k = int(rng.integers(0, 4))
+        image, ids = np.rot90(image, k), np.rot90(ids, k)
+    return np.ascontiguousarray(image), np.ascontiguousarray(ids)
+
+
+class PairedDataset(torch.utils.data.Dataset):
+    """Pairs held in memory; item i at epoch e is augmented by rng(seed, e, i), so data order resumes exactly."""
+
+    def __init__(self, scan: DatasetScan, augment: bool = True, seed: int = 0, crop: int = TILE):
+        scan.raise_if_problems()
+        if not scan.pairs:
+            raise DatasetError(f"dataset {scan.root} split '{scan.split}' has no pairs")
+        self.scheme = scan.scheme
+        self.stems = [p.stem for p in scan.pairs]
+        self.images = [read_rgb(p.image_path) for p in scan.pairs]
+        self.masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
+        self.augment, self.seed, self.crop, self.epoch = augment, seed, crop, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        image, ids = self.images[i], self.masks[i]
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        if self.augment:
+            image, ids = augment(image, ids, rng, self.crop)
+        else:  # deterministic centre crop
+            y, x = (ids.shape[0] - self.crop) // 2, (ids.shape[1] - self.crop) // 2
+            image, ids = image[y : y + self.crop, x : x + self.crop], ids[y : y + self.crop, x : x + self.crop]
+        return mask_to_onehot(ids, self.scheme.num_classes), image_to_tensor(image)

@@ -1,0 +1,95 @@
+"""The paper's U-Net generator (Table 1), with optional deep noise and resize-convolution upsampling."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .layers import NoiseInjection, PerSampleNorm, Rngs, SeededDropout, draw_normal
+
+
+@dataclass
+class GeneratorConfig:
+    arch: str = "unet"
+    num_classes: int = 4  # K foreground classes; input channels are K + noise_channels
+    ngf: int = 64  # width multiplier: the paper's 64 gives 64/128/256/512 filters
+    noise_channels: int = 1  # the paper's input noise channel
+    deep_noise: int = 7  # decoder blocks (innermost first) that get injected noise; 0 is the paper exactly
+    upsample: str = "deconv"  # "deconv" (paper: 4x4 transposed conv) or "resize" (nearest x2 + 3x3 conv, no checkerboard)
+    dropout: float = 0.5  # on the first three decoder blocks, at training and inference
+
+
+class _Down(nn.Module):
+    def __init__(self, cin: int, cout: int, norm: bool):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=False)
+        self.norm = PerSampleNorm(cout, eps=1e-3, momentum=0.01) if norm else nn.Identity()
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x):
+        return self.act(self.norm(self.conv(x)))
+
+
+class _Up(nn.Module):
+    def __init__(self, cin: int, cout: int, dropout: float, noise: bool, upsample: str):
+        super().__init__()
+        if upsample == "deconv":
+            self.conv = nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+        else:
+            self.conv = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=False))
+        self.norm = PerSampleNorm(cout, eps=1e-3, momentum=0.01)
+        self.noise = NoiseInjection(cout) if noise else None
+        self.dropout = SeededDropout(dropout) if dropout > 0 else None
+        self.act = nn.ReLU()
+
+    def forward(self, x, rngs: Rngs):
+        x = self.norm(self.conv(x))
+        if self.noise is not None:
+            x = self.noise(x, rngs)
+        if self.dropout is not None:
+            x = self.dropout(x, rngs)
+        return self.act(x)
+
+
+class UNetGenerator(nn.Module):
+    """Table 1: 8 stride-2 downsamples (64, 128, 256, 512 x5), 7 upsamples with skips, tanh output.
+
+    Input: (N, K, 256k, 256k) one-hot mask; the noise channel is drawn inside `forward`,
+    from `rngs` when given, so each sample's randomness comes from its own seed.
+    """
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        if cfg.upsample not in ("deconv", "resize"):
+            raise ValueError(f"upsample must be 'deconv' or 'resize', not {cfg.upsample!r}")
+        self.cfg = cfg
+        g = cfg.ngf
+        down = [g, 2 * g, 4 * g] + [8 * g] * 5
+        cin = cfg.num_classes + cfg.noise_channels
+        self.down = nn.ModuleList()
+        for i, c in enumerate(down):
+            self.down.append(_Down(cin, c, norm=i > 0))
+            cin = c
+        up = [8 * g] * 4 + [4 * g, 2 * g, g]
+        self.up = nn.ModuleList()
+        for i, c in enumerate(up):
+            self.up.append(_Up(cin, c, cfg.dropout if i < 3 else 0.0, i < cfg.deep_noise, cfg.upsample))
+            cin = c + down[-2 - i]  # concatenated with the mirrored skip
+        if cfg.upsample == "deconv":
+            self.last = nn.ConvTranspose2d(cin, 3, 4, 2, 1, bias=True)
+        else:
+            self.last = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, 3, 3, 1, 1, bias=True))
+
+    def forward(self, onehot: torch.Tensor, rngs: Rngs = None) -> torch.Tensor:
+        x = onehot
+        if self.cfg.noise_channels:
+            noise = draw_normal((self.cfg.noise_channels, *onehot.shape[2:]), rngs, onehot.shape[0], onehot)
+            x = torch.cat([onehot, noise], 1)
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+        for i, block in enumerate(self.up):
+            x = torch.cat([block(x, rngs), skips[-2 - i]], 1)
+        return torch.tanh(self.last(x))
