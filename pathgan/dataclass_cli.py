@@ -6,6 +6,10 @@ import dataclasses
 import typing
 
 
+def _dest(f: dataclasses.Field, prefix: str) -> str:
+    return (prefix + f.metadata.get("flag", f.name)).replace("-", "_")
+
+
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = (), prefix: str = "") -> None:
     """One --flag per field: `ngf` -> `--ngf`, `l1_weight` -> `--l1-weight`. Help comes from field metadata."""
     hints = typing.get_type_hints(cls)
@@ -13,11 +17,11 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple
     for f in dataclasses.fields(cls):
         if f.name in exclude or not f.init:
             continue
-        flag = "--" + prefix + f.name.replace("_", "-")
+        flag = "--" + prefix + f.metadata.get("flag", f.name.replace("_", "-"))
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         kind = hints[f.name]
         help_text = f.metadata.get("help", "") + f" (default: {default})"
-        dest = prefix.replace("-", "_") + f.name
+        dest = _dest(f, prefix)
         choices = f.metadata.get("choices")
         if kind is bool:
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=help_text)
@@ -29,7 +33,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple
 def dataclass_from_args(cls, args: argparse.Namespace, prefix: str = "", **overrides):
     values = {}
     for f in dataclasses.fields(cls):
-        key = prefix.replace("-", "_") + f.name
+        key = _dest(f, prefix)
         if hasattr(args, key):
             values[f.name] = getattr(args, key)
     values.update(overrides)

@@ -28,3 +28,13 @@ def parse_seeds(text: str | int | list[int]) -> list[int]:
     if any(s < 0 for s in seeds):
         raise ValueError(f"seeds must be non-negative: {text!r}")
     return seeds
+
+
+def torch_generator(*ints: int):
+    """A CPU torch.Generator seeded from a tuple of ints (seed, step, index, ...), well mixed."""
+    import numpy as np
+    import torch
+
+    g = torch.Generator()
+    g.manual_seed(int(np.random.SeedSequence([int(i) for i in ints]).generate_state(1, np.uint64)[0] & 0x7FFF_FFFF_FFFF_FFFF))
+    return g

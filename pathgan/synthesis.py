@@ -9,6 +9,7 @@ import torch
 from .checkpoint import load_generator
 from .masks import check_ids
 from .schemes import ClassScheme
+from .seeds import torch_generator
 from .tensors import mask_to_onehot, tensor_to_images
 
 TILE = 256
@@ -39,13 +40,6 @@ def blend_window(tile: int = TILE, ramp: int = MIN_OVERLAP) -> np.ndarray:
     w[:ramp], w[-ramp:] = r, r[::-1]
     w = np.maximum(w, 1e-3)
     return np.outer(w, w).astype(np.float32)
-
-
-def _seed_rng(seed: int, *salt: int) -> torch.Generator:
-    g = torch.Generator()
-    # Mix seed and tile position so each tile's randomness is its own yet reproducible.
-    g.manual_seed(int(np.random.SeedSequence([seed, *salt]).generate_state(1, np.uint64)[0] & 0x7FFF_FFFF_FFFF_FFFF))
-    return g
 
 
 class Synthesizer:
@@ -90,14 +84,14 @@ class Synthesizer:
         onehot = mask_to_onehot(ids, self.scheme.num_classes)
         ys, xs = tile_starts(H), tile_starts(W)
         if len(ys) == 1 and len(xs) == 1:
-            return self._run(onehot[None].expand(len(seeds), -1, -1, -1), [_seed_rng(s, 0, 0) for s in seeds])
+            return self._run(onehot[None].expand(len(seeds), -1, -1, -1), [torch_generator(s, 0, 0) for s in seeds])
         window = torch.from_numpy(blend_window())
         acc = torch.zeros(len(seeds), 3, H, W)
         weight = torch.zeros(1, 1, H, W)
         for y in ys:
             for x in xs:
                 tile = onehot[:, y : y + TILE, x : x + TILE][None].expand(len(seeds), -1, -1, -1)
-                out = self._run(tile, [_seed_rng(s, y, x) for s in seeds])
+                out = self._run(tile, [torch_generator(s, y, x) for s in seeds])  # each tile's randomness is its own
                 acc[:, :, y : y + TILE, x : x + TILE] += out * window
                 weight[:, :, y : y + TILE, x : x + TILE] += window
         return acc / weight

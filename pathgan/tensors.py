@@ -16,7 +16,7 @@ def mask_to_onehot(ids: np.ndarray | torch.Tensor, num_classes: int) -> torch.Te
 
 def image_to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 -> (3, H, W) float in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div(127.5).sub(1.0)
+    return torch.from_numpy(np.require(rgb, requirements=["C", "W"])).permute(2, 0, 1).float().div(127.5).sub(1.0)
 
 
 def tensor_to_images(t: torch.Tensor) -> list[np.ndarray]:

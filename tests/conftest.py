@@ -50,3 +50,21 @@ def random_mask(size=(256, 256), seed=0, num_classes=4) -> np.ndarray:
         yy, xx = np.ogrid[: size[0], : size[1]]
         ids[(yy - y) ** 2 + (xx - x) ** 2 < r * r] = rng.integers(1, num_classes + 1)
     return ids
+
+
+def make_mini_dataset(root: Path, src: Path, per_split: int = 6) -> Path:
+    """Copy a few real CoNSeP pairs into `root` (fast trainers and scans)."""
+    import shutil
+
+    for split in ("train", "test"):
+        for sub in ("images", "masks"):
+            (root / sub / split).mkdir(parents=True, exist_ok=True)
+        for mask in sorted((src / "masks" / split).glob("*.png"))[:per_split]:
+            shutil.copy(mask, root / "masks" / split / mask.name)
+            shutil.copy(src / "images" / split / f"{mask.stem}.jpg", root / "images" / split / f"{mask.stem}.jpg")
+    return root
+
+
+@pytest.fixture
+def mini_dataset(tmp_path, consep_root) -> Path:
+    return make_mini_dataset(tmp_path / "mini", consep_root)

@@ -4,7 +4,7 @@ Both see the one-hot mask concatenated with the image (K + 3 channels).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -14,9 +14,9 @@ from .layers import PerSampleNorm
 
 @dataclass
 class DiscriminatorConfig:
-    arch: str = "patchgan"  # "patchgan" or "vanilla"
+    arch: str = field(default="patchgan", metadata={"flag": "disc", "choices": ("patchgan", "vanilla"), "help": "discriminator: PatchGAN (Table 2) or global vanilla (Table 3)"})
     num_classes: int = 4
-    ndf: int = 64  # width multiplier
+    ndf: int = field(default=64, metadata={"help": "discriminator width multiplier"})
     image_size: int = 256  # the vanilla discriminator's dense layer depends on it
 
 

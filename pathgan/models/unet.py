@@ -1,7 +1,7 @@
 """The paper's U-Net generator (Table 1), with optional deep noise and resize-convolution upsampling."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -13,11 +13,11 @@ from .layers import NoiseInjection, PerSampleNorm, Rngs, SeededDropout, draw_nor
 class GeneratorConfig:
     arch: str = "unet"
     num_classes: int = 4  # K foreground classes; input channels are K + noise_channels
-    ngf: int = 64  # width multiplier: the paper's 64 gives 64/128/256/512 filters
-    noise_channels: int = 1  # the paper's input noise channel
-    deep_noise: int = 7  # decoder blocks (innermost first) that get injected noise; 0 is the paper exactly
-    upsample: str = "deconv"  # "deconv" (paper: 4x4 transposed conv) or "resize" (nearest x2 + 3x3 conv, no checkerboard)
-    dropout: float = 0.5  # on the first three decoder blocks, at training and inference
+    ngf: int = field(default=64, metadata={"help": "generator width multiplier; the paper's 64 gives 64/128/256/512 filters"})
+    noise_channels: int = field(default=1, metadata={"help": "input noise channels (the paper has 1)"})
+    deep_noise: int = field(default=7, metadata={"help": "decoder blocks, innermost first, with injected per-pixel noise; 0 is the paper exactly"})
+    upsample: str = field(default="deconv", metadata={"choices": ("deconv", "resize"), "help": "deconv: the paper's 4x4 transposed conv; resize: nearest x2 + 3x3 conv, free of checkerboards"})
+    dropout: float = field(default=0.5, metadata={"help": "dropout on the first three decoder blocks, on at inference too (seeded)"})
 
 
 class _Down(nn.Module):

@@ -1,0 +1,236 @@
+"""PathGAN demo (Gradio 6): draw or upload a nucleus-class mask, synthesize H&E tiles, compare with real pairs.
+
+`python app.py [--host H] [--port P] [--share] [--checkpoints DIRS] [--data PAIRED_DIR]`.
+This file only lays out widgets and wires them; every action is a function in pathgan/app_actions.py.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from pathgan.app_actions import (  # noqa: E402
+    CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS, PathGANApp, UserError,
+    default_concurrency, parse_args,
+)
+
+log = logging.getLogger("pathgan.app")
+
+CSS = """
+.legend {display:flex; flex-wrap:wrap; gap:.4rem 1rem; font-size:.9rem; align-items:center}
+#compare-gallery .grid-wrap, #tiles .grid-wrap {height: auto !important; min-height: 0 !important; max-height: 80vh}
+.legend span.swatch {display:inline-block; width:.9rem; height:.9rem; border:1px solid #888; vertical-align:-2px; margin-right:.3rem}
+"""
+
+
+def shown_errors(fn):
+    """Turn user-facing errors into gr.Error (a toast in the page, an AppError in gradio_client); the app keeps serving."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, ValueError) as e:
+            raise gr.Error(str(e), duration=12) from None
+        except Exception as e:  # a bug: say so without taking the server down
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error(f"Something went wrong ({e.__class__.__name__}: {e}). The app is still running; try again.") from None
+    return wrapper
+
+
+def legend_html(app: PathGANApp) -> str:
+    s = app.scheme
+    items = [f'<span><span class="swatch" style="background:rgb{tuple(s.colors[i])}"></span>{s.names[i]}</span>' for i in range(1, len(s.names))]
+    items.append('<span><span class="swatch" style="background:#000"></span>background = eraser</span>')
+    return f'<div class="legend">{"".join(items)}</div>'
+
+
+def build_demo(app: PathGANApp) -> gr.Blocks:
+    s = app.settings
+    limit = s.concurrency or default_concurrency(s.device)
+    synth_queue = dict(concurrency_id="synthesis", concurrency_limit=limit)
+    colours = ["#%02x%02x%02x" % tuple(c) for c in app.scheme.colors[1:]]
+
+    with gr.Blocks(title="PathGAN", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown("# PathGAN: nucleus masks → synthetic H&E tiles\n"
+                    "Draw nuclei class by class (or upload, pick an example, or make a random layout), then generate.")
+        with gr.Row():
+            checkpoint = gr.Dropdown(app.checkpoint_choices(), value=app.default_checkpoint(), label="Checkpoint (discriminator · steps · folder)",
+                                     scale=5, allow_custom_value=False)
+            rescan = gr.Button("Rescan", scale=0, min_width=110, size="sm")
+        ckpt_status = gr.Markdown(app.checkpoint_status())
+
+        with gr.Tabs():
+            with gr.Tab("Synthesize", id="synthesize"):
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        gr.HTML(legend_html(app))
+                        canvas = gr.ImageEditor(
+                            value=app.blank_canvas(256), label="Mask canvas", type="numpy", image_mode="RGBA", format="png",
+                            sources=None, transforms=(), layers=False, canvas_size=(256, 256), height=560,
+                            brush=gr.Brush(colors=colours, default_color=colours[2], color_mode="fixed", default_size=7),
+                            eraser=gr.Eraser(default_size=9), elem_id="mask-canvas",
+                        )
+                        size = gr.Dropdown([(f"{n}×{n}", n) for n in CANVAS_SIZES if n <= s.max_side], value=256,
+                                           label="Canvas size (larger ones use seamless tiling)", elem_id="canvas-size")
+                        with gr.Row():
+                            random_btn = gr.Button("Random layout", elem_id="random-layout", min_width=120)
+                            upload = gr.UploadButton("Upload mask", file_types=["image"], type="filepath", elem_id="upload-mask", min_width=120)
+                            clear_btn = gr.Button("Clear", elem_id="clear-canvas", min_width=80)
+                        gr.Markdown(f"Uploads: an id PNG (pixel = class id) or a palette PNG in the colours above; "
+                                    f"at most {MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_SIDE}×{MAX_UPLOAD_SIDE} px, "
+                                    f"synthesized up to {s.max_side}×{s.max_side}.")
+                        mask_info = gr.Markdown("", elem_id="mask-info")
+                        examples = gr.Gallery([(np.asarray(Image.open(p).convert("RGB")), c) for p, c in app.example_masks()],
+                                              label="Examples (click to load)", columns=5, height=150, allow_preview=False, elem_id="examples", format="png",
+                                              object_fit="contain", interactive=False)
+                    with gr.Column(scale=1):
+                        with gr.Row(equal_height=True):
+                            seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=3, elem_id="seed")
+                            dice = gr.Button("Randomize", scale=0, min_width=120, size="sm", elem_id="randomize-seed")
+                        variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations (one batch, seeds seed…seed+n−1)", elem_id="variations")
+                        overlay = gr.Checkbox(False, label="Overlay mask contours")
+                        generate = gr.Button("Generate", variant="primary", elem_id="generate")
+                        status = gr.Markdown("", elem_id="synth-status")
+                        tiles = gr.Gallery(label="Synthetic tiles", columns=2, format="png", object_fit="contain",
+                                           buttons=["download", "fullscreen"], interactive=False, elem_id="tiles")
+                        with gr.Row():
+                            snapped = gr.Image(label="Snapped mask (exact class map used)", format="png", type="numpy",
+                                               interactive=False, height=256, elem_id="snapped")
+                            pair_zip = gr.File(label="Mask + tiles (zip)", interactive=False)
+                        result = gr.State(None)
+
+            with gr.Tab("Compare", id="compare") as compare_tab:
+                compare_status = gr.Markdown(app.compare_status())
+                stems, splits, first_split = _compare_choices(app)
+                with gr.Row(equal_height=True):
+                    split = gr.Dropdown(splits, value=first_split, label="Split", scale=1)
+                    stem = gr.Dropdown(stems, value=stems[0] if stems else None, label="Pair (type to filter)", scale=3)
+                    prev_btn, next_btn, rand_btn = gr.Button("◀ Previous", scale=1), gr.Button("Next ▶", scale=1), gr.Button("Random", scale=1)
+                with gr.Row(equal_height=True):
+                    jump = gr.Textbox(label="Jump to stem", placeholder="e.g. test_3_003", scale=2, elem_id="jump")
+                    cmp_seeds = gr.Textbox("0-2", label="Seeds (e.g. 0-2 or 1,5)", scale=1)
+                    cmp_overlay = gr.Checkbox(False, label="Overlay mask contours", scale=1, elem_id="compare-overlay")
+                    show = gr.Button("Show", variant="primary", scale=1)
+                pair_view = gr.Gallery(label="Real · mask · synthetic (same size)", columns=5, object_fit="contain", height="auto",
+                                       format="png", interactive=False, elem_id="compare-gallery")
+                pair_status = gr.Markdown("", elem_id="compare-status")
+
+            with gr.Tab("Model", id="model"):
+                card = gr.Markdown(app.model_card(app.default_checkpoint()))
+
+        # The named API endpoint: a mask file in, tiles out. Hidden widgets give it typed inputs for gradio_client.
+        with gr.Row(visible=False):
+            api_mask = gr.File(label="mask", type="filepath")
+            api_seed = gr.Number(0, precision=0, label="seed")
+            api_n = gr.Number(1, precision=0, label="variations")
+            api_ckpt = gr.Textbox("", label="checkpoint")
+            api_tiles = gr.Gallery(label="tiles", format="png")
+            api_snapped = gr.Image(label="snapped_mask", format="png", type="numpy")
+            api_zip = gr.File(label="zip")
+            api_info = gr.JSON(label="info")
+            api_button = gr.Button("synthesize")
+
+        # -- wiring ---------------------------------------------------------------------------------
+        hidden = dict(api_visibility="undocumented")
+
+        def refresh_checkpoints(current):
+            app.rescan()
+            values = [v for _, v in app.checkpoint_choices()]
+            value = current if current in values else app.default_checkpoint()
+            return gr.Dropdown(choices=app.checkpoint_choices(), value=value), app.checkpoint_status(), app.model_card(value)
+
+        rescan.click(shown_errors(refresh_checkpoints), checkpoint, [checkpoint, ckpt_status, card], **hidden)
+        demo.load(shown_errors(refresh_checkpoints), checkpoint, [checkpoint, ckpt_status, card], **hidden)
+        checkpoint.change(shown_errors(app.model_card), checkpoint, card, **hidden)
+
+        def canvas_with(ids, note):
+            return app.canvas_value(ids), note
+
+        def on_size(editor, n):
+            return app.canvas_for_size(editor, n), f"Canvas {int(n)}×{int(n)}"
+
+        def on_random(n):
+            ids, layout_seed = app.random_mask(n)
+            return canvas_with(ids, f"Random layout {int(n)}×{int(n)} (layout seed {layout_seed}); edit it or press Generate.")
+
+        def on_upload(path):
+            ids = app.mask_from_upload(path)
+            return canvas_with(ids, f"Loaded {os.path.basename(path)}: {app.describe_mask(ids)}")
+
+        def on_example(evt: gr.SelectData):
+            ids = app.load_example(evt.index)
+            return canvas_with(ids, f"Example {app.example_masks()[evt.index][1]}: {app.describe_mask(ids)}")
+
+        size.change(shown_errors(on_size), [canvas, size], [canvas, mask_info], **hidden)
+        random_btn.click(shown_errors(on_random), size, [canvas, mask_info], **hidden)
+        clear_btn.click(shown_errors(lambda n: (app.blank_canvas(n), "")), size, [canvas, mask_info], **hidden)
+        upload.upload(shown_errors(on_upload), upload, [canvas, mask_info], **hidden)
+        examples.select(shown_errors(on_example), None, [canvas, mask_info], **hidden)
+        dice.click(lambda: int(np.random.default_rng().integers(1_000_000)), None, seed, **hidden)
+
+        generate.click(shown_errors(app.generate_from_canvas), [canvas, checkpoint, seed, variations, overlay],
+                       [tiles, snapped, pair_zip, status, result], **synth_queue, **hidden)
+        overlay.change(shown_errors(lambda r, o: app.gallery(r, o) if r is not None else gr.skip()), [result, overlay], tiles, **hidden)
+
+        api_button.click(shown_errors(app.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
+                         [api_tiles, api_snapped, api_zip, api_info], api_name="synthesize",
+                         api_description="Synthesize H&E tiles for a mask file (id or palette PNG): seed, variations (1-8), "
+                                         "checkpoint (name, label or path; empty = first). Returns tiles, snapped mask, zip, info.",
+                         **synth_queue)
+
+        view = shown_errors(app.compare_view)
+        view_inputs = [split, stem, checkpoint, cmp_seeds, cmp_overlay]
+        stem.change(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
+        show.click(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
+        cmp_overlay.change(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
+        cmp_seeds.submit(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
+        compare_tab.select(shown_errors(app.compare_view_if_ready), view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
+
+        def on_split(sp):
+            names = app.paired_folder(sp).stems
+            return gr.Dropdown(choices=names, value=names[0] if names else None)
+
+        split.change(shown_errors(on_split), split, stem, **hidden)
+        prev_btn.click(shown_errors(lambda sp, st: app.compare_step(sp, st, -1)), [split, stem], stem, **hidden)
+        next_btn.click(shown_errors(lambda sp, st: app.compare_step(sp, st, 1)), [split, stem], stem, **hidden)
+        rand_btn.click(shown_errors(lambda sp, st: app.compare_random(sp, st)), [split, stem], stem, **hidden)
+        jump.submit(shown_errors(lambda sp, q: app.compare_find(sp, q)), [split, jump], stem, **hidden)
+    # Light canvas and navigation events share a roomier default; synthesis has its own limit above.
+    demo.queue(default_concurrency_limit=max(4, limit), max_size=s.queue_size)
+    return demo
+
+
+def _compare_choices(app: PathGANApp):
+    """(stems, splits, first split) for the Compare tab, empty when no dataset is set."""
+    from pathgan.compare import list_splits
+
+    try:
+        folder = app.paired_folder()
+    except UserError:
+        return [], [], None
+    return folder.stems, list_splits(folder.root), folder.split
+
+
+def launch_kwargs(options) -> dict:
+    return dict(server_name=options.host, server_port=options.port, share=options.share, show_error=True,
+                max_file_size=MAX_UPLOAD_BYTES, css=CSS, footer_links=["api", "gradio"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings, options = parse_args(argv)
+    app = PathGANApp(settings)
+    log.info("%s", app.checkpoint_status())
+    demo = build_demo(app)
+    demo.launch(**launch_kwargs(options))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,465 @@
+"""Everything the Gradio app does, as plain functions on plain values; app.py only wires them to widgets.
+
+Errors meant for the user are `UserError`s (the app shows them with gr.Error); library errors
+(MaskError, CheckpointError, ...) are turned into UserError here with their message intact.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .checkpoint import CheckpointError
+from .checkpoints_index import (
+    DEFAULT_SEARCH, PROJECT_ROOT, CheckpointEntry, SynthesizerCache, describe_search, find_checkpoints,
+    no_checkpoint_message, parse_search, read_report, resolve_checkpoint,
+)
+from .compare import HOW_TO_POINT, CompareError, PairedFolder, find_stem, open_paired_folder, random_stem, step_stem
+from .layouts import random_layout
+from .masks import MaskError, ids_to_palette, mask_from_array, read_mask
+from .overlay import contour_overlay, write_pair_zip
+from .schemes import CONSEP, ClassScheme
+from .seeds import parse_seeds
+
+CANVAS_SIZES = (256, 512, 768, 1024)
+MAX_SIDE = 1024  # largest mask the app synthesizes (the largest canvas); the CLI has no such limit
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_SIDE = 4096  # larger images are refused before their pixels are decoded
+MAX_VARIATIONS = 8
+MAX_SEED = 2**31 - 1
+ASSETS = PROJECT_ROOT / "assets"
+EXPORT_MAX_AGE_S = 3600
+
+
+class UserError(ValueError):
+    """Bad input or a missing resource; the message is shown to the user as is."""
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+@dataclass
+class AppSettings:
+    checkpoint_search: tuple[str, ...] = DEFAULT_SEARCH
+    data: str | None = None  # paired dataset for the Compare tab
+    device: str = "auto"
+    concurrency: int | None = None  # simultaneous syntheses; None sizes it to the device
+    queue_size: int = 64
+    max_side: int = MAX_SIDE
+    output_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "pathgan-app")
+
+
+@dataclass
+class LaunchOptions:
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+
+
+def _truthy(value: str | None) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tuple[AppSettings, LaunchOptions]:
+    """Command line first, then environment (Spaces sets GRADIO_SERVER_NAME/PORT), then defaults."""
+    env = os.environ if environ is None else environ
+    p = argparse.ArgumentParser(prog="python app.py", description="PathGAN demo: draw or upload a nucleus mask, get synthetic H&E tiles.")
+    p.add_argument("--host", default=env.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                   help="address to serve on (env GRADIO_SERVER_NAME; default 127.0.0.1, use 0.0.0.0 for all interfaces)")
+    p.add_argument("--port", type=int, default=int(env.get("GRADIO_SERVER_PORT") or 7860), help="port (env GRADIO_SERVER_PORT; default 7860)")
+    p.add_argument("--share", action="store_true", default=_truthy(env.get("GRADIO_SHARE")), help="also open a public gradio.live link (env GRADIO_SHARE=1)")
+    p.add_argument("--checkpoints", default=env.get("PATHGAN_CHECKPOINTS"),
+                   help=f"checkpoint folders, '{os.pathsep}'- or comma-separated, globs allowed (env PATHGAN_CHECKPOINTS; default: {describe_search(code=False)})")
+    p.add_argument("--data", default=env.get("PATHGAN_COMPARE_DATA"),
+                   help="paired dataset for the Compare tab, e.g. ../shared/data/consep (env PATHGAN_COMPARE_DATA)")
+    p.add_argument("--device", default=env.get("PATHGAN_DEVICE") or "auto", help="auto, cpu, cuda or cuda:N (env PATHGAN_DEVICE)")
+    p.add_argument("--concurrency", type=int, default=int(env["PATHGAN_CONCURRENCY"]) if env.get("PATHGAN_CONCURRENCY") else None,
+                   help="syntheses run at once (env PATHGAN_CONCURRENCY; default 1 on CPU, 2 on a GPU)")
+    a = p.parse_args(argv)
+    search = DEFAULT_SEARCH
+    if a.checkpoints:  # the user's relative paths mean relative to where they ran the command
+        search = tuple(s if os.path.isabs(s) else os.path.abspath(s) for s in parse_search(a.checkpoints))
+    if not 0 < a.port < 65536:
+        p.error(f"--port must be 1..65535, got {a.port}")
+    if a.concurrency is not None and a.concurrency < 1:
+        p.error("--concurrency must be at least 1")
+    data = os.path.abspath(a.data) if a.data else None
+    return AppSettings(checkpoint_search=search, data=data, device=a.device, concurrency=a.concurrency), LaunchOptions(a.host, a.port, a.share)
+
+
+def default_concurrency(device: str = "auto") -> int:
+    """One synthesis at a time on a CPU (each already uses every core); two on a GPU to overlap host work."""
+    from .synthesis import best_device
+
+    try:
+        return 2 if best_device(device).type == "cuda" else 1
+    except ValueError:
+        return 1
+
+
+# -- results -------------------------------------------------------------------------------------
+
+@dataclass
+class Synthesis:
+    ids: np.ndarray
+    images: list[np.ndarray]
+    seeds: list[int]
+    seconds: float
+    checkpoint: CheckpointEntry
+    device: str
+
+    def summary(self) -> str:
+        h, w = self.ids.shape
+        seeds = f"seed {self.seeds[0]}" if len(self.seeds) == 1 else f"seeds {self.seeds[0]}–{self.seeds[-1]}"
+        n = len(self.images)
+        return (f"{n} tile{'s' if n != 1 else ''} of {w}×{h} px, {seeds}, in {self.seconds:.2f} s on {self.device} "
+                f"with {self.checkpoint.name} ({self.checkpoint.disc})")
+
+    def info(self) -> dict:
+        return {
+            "checkpoint": self.checkpoint.name, "discriminator": self.checkpoint.disc, "seeds": self.seeds,
+            "width": int(self.ids.shape[1]), "height": int(self.ids.shape[0]), "seconds": round(self.seconds, 3), "device": self.device,
+        }
+
+
+class PathGANApp:
+    """State the app shares between requests: settings, the checkpoint list, loaded generators."""
+
+    def __init__(self, settings: AppSettings | None = None):
+        self.settings = settings or AppSettings()
+        self.cache = SynthesizerCache(None if self.settings.device == "auto" else self.settings.device)
+        self._lock = threading.Lock()
+        self._folders: dict[str, PairedFolder] = {}
+        self.entries: list[CheckpointEntry] = []
+        self.rescan()
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def rescan(self) -> list[CheckpointEntry]:
+        self.entries = find_checkpoints(self.settings.checkpoint_search)
+        return self.entries
+
+    def checkpoint_choices(self) -> list[tuple[str, str]]:
+        """(label, path) pairs for a dropdown: label names the discriminator variant and steps."""
+        return [(e.label, str(e.path)) for e in self.entries]
+
+    def default_checkpoint(self) -> str | None:
+        usable = [e for e in self.entries if e.error is None]
+        return str(usable[0].path) if usable else (str(self.entries[0].path) if self.entries else None)
+
+    def checkpoint_status(self) -> str:
+        if not self.entries:
+            return "⚠️ " + no_checkpoint_message(self.settings.checkpoint_search)
+        bad = [e for e in self.entries if e.error]
+        text = f"{len(self.entries) - len(bad)} checkpoint(s) found in {describe_search(self.settings.checkpoint_search)}"
+        if bad:
+            text += f"; {len(bad)} unreadable ({bad[0].name}: {bad[0].error})"
+        return text
+
+    def entry(self, choice: str | None) -> CheckpointEntry:
+        try:
+            return resolve_checkpoint(self.entries, choice, self.settings.checkpoint_search)
+        except CheckpointError as e:
+            raise UserError(str(e)) from None
+
+    def synthesizer(self, choice: str | None):
+        entry = self.entry(choice)
+        try:
+            return entry, self.cache.get(entry.path)
+        except CheckpointError as e:
+            raise UserError(str(e)) from None
+        except (OSError, RuntimeError) as e:  # torch's own load failures
+            raise UserError(f"{entry.path}: cannot load this checkpoint ({e})") from None
+
+    # -- masks -----------------------------------------------------------------------------------
+    @property
+    def scheme(self) -> ClassScheme:
+        return CONSEP  # the canvas palette; a checkpoint of another scheme is checked against it at synthesis
+
+    def blank_canvas(self, size: int = 256) -> dict:
+        size = self.check_canvas_size(size)
+        return {"background": np.zeros((size, size, 3), np.uint8), "layers": [], "composite": None}
+
+    def canvas_value(self, ids: np.ndarray) -> dict:
+        """An editor value showing `ids`: black background, the nuclei on an editable (erasable) layer."""
+        rgb = ids_to_palette(ids, self.scheme)
+        layer = np.dstack([rgb, np.where(ids > 0, 255, 0).astype(np.uint8)])
+        return {"background": np.zeros_like(rgb), "layers": [layer], "composite": rgb}
+
+    def check_canvas_size(self, size) -> int:
+        try:
+            size = int(size)
+        except (TypeError, ValueError):
+            raise UserError(f"canvas size must be one of {', '.join(map(str, CANVAS_SIZES))}") from None
+        if size not in CANVAS_SIZES or size > self.settings.max_side:
+            raise UserError(f"canvas size must be one of {', '.join(str(s) for s in CANVAS_SIZES if s <= self.settings.max_side)}, got {size}")
+        return size
+
+    def mask_from_editor(self, value) -> np.ndarray:
+        """The canvas, snapped pixel by pixel to the class palette; an empty canvas is an error."""
+        empty = UserError("The canvas is empty: draw nuclei with the class brushes, upload a mask, pick an example, or press 'Random layout'.")
+        if not value:
+            raise empty
+        image = value.get("composite") if isinstance(value, dict) else value
+        if image is None and isinstance(value, dict):
+            image = value.get("background")
+        if image is None:
+            raise empty
+        try:
+            ids = mask_from_array(np.asarray(image), self.scheme, source="canvas")
+        except MaskError as e:
+            raise UserError(str(e)) from None
+        if not ids.any():
+            raise empty
+        return self.check_mask_size(ids)
+
+    def check_mask_size(self, ids: np.ndarray) -> np.ndarray:
+        h, w = ids.shape
+        limit = self.settings.max_side
+        if h > limit or w > limit:
+            raise UserError(f"the mask is {w}×{h} px; the app synthesizes up to {limit}×{limit}. Crop it, or use "
+                            "`python -m pathgan generate` for larger masks.")
+        return ids
+
+    def mask_from_upload(self, path: str | Path | None) -> np.ndarray:
+        """An uploaded id PNG or palette PNG -> id mask, refusing huge or unreadable files with a clear message."""
+        if not path:
+            raise UserError("no file was uploaded")
+        path = Path(path)
+        name = path.name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise UserError(f"{name}: the upload is missing; try again") from None
+        if size > MAX_UPLOAD_BYTES:
+            raise UserError(f"{name} is {size / 2**20:.1f} MB; uploads are limited to {MAX_UPLOAD_BYTES // 2**20} MB")
+        try:
+            with Image.open(path) as im:  # reads the header only
+                w, h = im.size
+        except Image.DecompressionBombError:  # a header claiming hundreds of megapixels
+            raise UserError(f"{name} is far too large; uploads are limited to {MAX_UPLOAD_SIDE}×{MAX_UPLOAD_SIDE} px") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            raise UserError(f"{name} is not a readable image ({e.__class__.__name__}); upload a PNG mask") from None
+        if w > MAX_UPLOAD_SIDE or h > MAX_UPLOAD_SIDE:
+            raise UserError(f"{name} is {w}×{h} px; uploads are limited to {MAX_UPLOAD_SIDE}×{MAX_UPLOAD_SIDE}")
+        try:
+            ids = read_mask(path, self.scheme)
+        except MaskError as e:
+            raise UserError(str(e).replace(str(path), name)) from None
+        if not ids.any():
+            raise UserError(f"{name} holds only background: there are no nuclei to synthesize")
+        return self.check_mask_size(ids)
+
+    def canvas_for_size(self, editor_value, size) -> dict:
+        """A canvas of the new size keeping what was drawn (cropped or padded at the bottom/right)."""
+        size = self.check_canvas_size(size)
+        try:
+            ids = self.mask_from_editor(editor_value)
+        except UserError:
+            return self.blank_canvas(size)
+        fitted = np.zeros((size, size), np.uint8)
+        h, w = min(size, ids.shape[0]), min(size, ids.shape[1])
+        fitted[:h, :w] = ids[:h, :w]
+        return self.canvas_value(fitted)
+
+    def describe_mask(self, ids: np.ndarray) -> str:
+        counts = np.bincount(ids.ravel(), minlength=len(self.scheme.names)) / ids.size
+        shares = ", ".join(f"{self.scheme.names[c]} {counts[c]:.1%}" for c in range(1, len(self.scheme.names)) if counts[c] > 0)
+        return f"{ids.shape[1]}×{ids.shape[0]} px; {shares or 'background only'}"
+
+    def example_masks(self) -> list[tuple[Path, str]]:
+        """(path, caption) of the example masks shipped in assets/."""
+        return [(p, p.stem.removeprefix("example_").replace("_", " ")) for p in sorted(ASSETS.glob("example_*.png"))]
+
+    def load_example(self, index: int) -> np.ndarray:
+        examples = self.example_masks()
+        if not 0 <= int(index) < len(examples):
+            raise UserError(f"no example number {index}; there are {len(examples)}")
+        return self.mask_from_upload(examples[int(index)][0])
+
+    def random_mask(self, size: int, seed: int | None = None) -> tuple[np.ndarray, int]:
+        """A new procedural layout at the canvas size; returns (ids, the seed used)."""
+        size = self.check_canvas_size(size)
+        seed = int(np.random.default_rng().integers(MAX_SEED)) if seed is None else int(seed)
+        return random_layout(size, seed, self.scheme), seed
+
+    # -- synthesis -------------------------------------------------------------------------------
+    def synthesize(self, ids: np.ndarray, checkpoint: str | None, seed, variations) -> Synthesis:
+        seeds = self.seed_list(seed, variations)
+        ids = self.check_mask_size(np.asarray(ids))
+        start = time.perf_counter()
+        entry, synth = self.synthesizer(checkpoint)
+        if synth.scheme.num_classes != self.scheme.num_classes:
+            raise UserError(f"{entry.name} was trained for {synth.scheme.num_classes} classes "
+                            f"({', '.join(synth.scheme.names[1:])}); the canvas draws CoNSeP's {self.scheme.num_classes}")
+        try:
+            images = synth.generate(ids, seeds)
+        except MaskError as e:
+            raise UserError(str(e)) from None
+        return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device))
+
+    @staticmethod
+    def seed_list(seed, variations) -> list[int]:
+        try:
+            seed, n = int(seed), int(variations)
+        except (TypeError, ValueError):
+            raise UserError(f"seed and variations must be whole numbers, got {seed!r} and {variations!r}") from None
+        if not 0 <= seed <= MAX_SEED:
+            raise UserError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+        if not 1 <= n <= MAX_VARIATIONS:
+            raise UserError(f"variations must be between 1 and {MAX_VARIATIONS}, got {n}")
+        return [(seed + i) % (MAX_SEED + 1) for i in range(n)]
+
+    def gallery(self, result: Synthesis, overlay: bool = False) -> list[tuple[np.ndarray, str]]:
+        return [(contour_overlay(img, result.ids, self.scheme) if overlay else img, f"seed {s}")
+                for s, img in zip(result.seeds, result.images)]
+
+    def export_zip(self, result: Synthesis) -> Path:
+        folder = self._export_folder()
+        return write_pair_zip(folder / f"pathgan_{result.checkpoint.name}_seed{result.seeds[0]}.zip",
+                              result.ids, result.images, result.seeds, self.scheme, result.info())
+
+    def _export_folder(self) -> Path:
+        """A fresh folder per export; folders older than an hour are removed so the disk does not fill up."""
+        root = Path(self.settings.output_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - EXPORT_MAX_AGE_S
+        for old in root.iterdir():
+            try:
+                if old.is_dir() and old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                pass
+        folder = root / uuid.uuid4().hex
+        folder.mkdir()
+        return folder
+
+    # -- handlers shaped like the widgets they feed -------------------------------------------------
+    def generate_from_canvas(self, editor_value, checkpoint, seed, variations, overlay):
+        """Generate button -> (gallery, snapped mask, zip path, status, Synthesis for later overlay toggles)."""
+        ids = self.mask_from_editor(editor_value)
+        result = self.synthesize(ids, checkpoint, seed, variations)
+        return self.gallery(result, overlay), ids_to_palette(ids, self.scheme), str(self.export_zip(result)), result.summary(), result
+
+    def api_synthesize(self, mask, seed, variations, checkpoint):
+        """The `synthesize` endpoint: a mask file -> (tiles, snapped mask, zip path, info)."""
+        ids = self.mask_from_upload(mask)
+        result = self.synthesize(ids, checkpoint, seed, variations)
+        return self.gallery(result), ids_to_palette(ids, self.scheme), str(self.export_zip(result)), result.info()
+
+    # -- compare tab -----------------------------------------------------------------------------
+    def paired_folder(self, split: str | None = None) -> PairedFolder:
+        key = split or ""
+        with self._lock:
+            if key not in self._folders:
+                try:
+                    self._folders[key] = open_paired_folder(self.settings.data, split)
+                except CompareError as e:
+                    raise UserError(str(e)) from None
+            return self._folders[key]
+
+    def compare_step(self, split, stem, step: int) -> str:
+        return self._compare_nav(lambda stems: step_stem(stems, stem, step), split)
+
+    def compare_random(self, split, stem) -> str:
+        return self._compare_nav(lambda stems: random_stem(stems, stem), split)
+
+    def compare_find(self, split, query) -> str:
+        return self._compare_nav(lambda stems: find_stem(stems, query), split)
+
+    def _compare_nav(self, pick, split) -> str:
+        stems = self.paired_folder(split).stems
+        try:
+            return pick(stems)
+        except CompareError as e:
+            raise UserError(str(e)) from None
+
+    def compare_status(self) -> str:
+        try:
+            folder = self.paired_folder()
+        except UserError as e:
+            return "⚠️ " + str(e)
+        return f"{len(folder.pairs)} pairs in {folder.root} (split '{folder.split}')"
+
+    def compare_view_if_ready(self, split, stem, checkpoint, seeds_text, overlay):
+        """Opening the tab: show the current pair, or just say how to set a dataset (no error toast)."""
+        if not self.settings.data:
+            return [], compare_how_to()
+        return self.compare_view(split, stem, checkpoint, seeds_text, overlay)
+
+    def compare_view(self, split, stem, checkpoint, seeds_text, overlay) -> tuple[list[tuple[np.ndarray, str]], str]:
+        """Real image, its mask and synthetic tiles for that mask, all at the mask's size."""
+        folder = self.paired_folder(split)
+        stem = stem or folder.stems[0]
+        try:
+            image, ids = folder.load(stem)
+        except CompareError as e:
+            raise UserError(str(e)) from None
+        ids = self.check_mask_size(ids)
+        items = [(contour_overlay(image, ids, self.scheme) if overlay else image, f"real · {stem}"),
+                 (ids_to_palette(ids, self.scheme), "mask")]
+        if not self.entries:
+            return items, f"{stem}: real and mask only. " + no_checkpoint_message(self.settings.checkpoint_search)
+        try:
+            seeds = parse_seeds(seeds_text or "0")
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        if len(seeds) > MAX_VARIATIONS:
+            raise UserError(f"at most {MAX_VARIATIONS} seeds at once, got {len(seeds)}")
+        if any(s > MAX_SEED for s in seeds):
+            raise UserError(f"seeds must be at most {MAX_SEED}")
+        start = time.perf_counter()
+        entry, synth = self.synthesizer(checkpoint)
+        images = synth.generate(ids, seeds)
+        seconds = time.perf_counter() - start
+        items += [(contour_overlay(im, ids, self.scheme) if overlay else im, f"synthetic · seed {s}") for s, im in zip(seeds, images)]
+        return items, f"{stem} ({folder.stems.index(stem) + 1}/{len(folder.stems)}): {len(seeds)} synthetic tile(s) in {seconds:.2f} s with {entry.name}"
+
+    # -- model tab -------------------------------------------------------------------------------
+    def model_card(self, checkpoint: str | None) -> str:
+        from .app_model_card import render_model_card
+
+        readme = self._readme_for(checkpoint)
+        if not self.entries:
+            return "### No checkpoint\n\n" + no_checkpoint_message(self.settings.checkpoint_search) + (f"\n\n---\n\n{readme}" if readme else "")
+        try:
+            entry = resolve_checkpoint(self.entries, checkpoint, self.settings.checkpoint_search)
+        except CheckpointError as e:
+            return f"### Checkpoint unusable\n\n{e}"
+        card = render_model_card(entry, read_report(entry.path))
+        return card + (f"\n\n---\n\n{readme}" if readme else "")
+
+    def _readme_for(self, checkpoint: str | None) -> str | None:
+        """README.md beside the chosen checkpoint, else the first search folder's (the shipped model card)."""
+        from .checkpoints_index import search_folders
+
+        folders = []
+        try:  # only listed checkpoints, so a crafted value cannot point the app at other folders
+            folders.append(resolve_checkpoint(self.entries, checkpoint, self.settings.checkpoint_search).path.parent)
+        except CheckpointError:
+            pass
+        folders += search_folders(self.settings.checkpoint_search)[:1]
+        for folder in folders:
+            readme = folder / "README.md"
+            if readme.is_file():
+                return _strip_front_matter(readme.read_text(errors="replace"))
+        return None
+
+
+def compare_how_to() -> str:
+    return "⚠️ " + HOW_TO_POINT
+
+
+def _strip_front_matter(text: str) -> str:
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end != -1:
+            return text[end + 4:].lstrip()
+    return text

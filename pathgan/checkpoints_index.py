@@ -1,0 +1,207 @@
+"""Finding, labelling and loading generator checkpoints for the app.
+
+Shipped checkpoints live in checkpoints/; fine-tuned ones under runs/<name>/ (or runs/<name>/checkpoints/).
+The search folders are a list of glob patterns, so tests and deployments can point elsewhere.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoint import CheckpointError, read_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEARCH = ("checkpoints", "runs/*", "runs/*/checkpoints")
+REPORT_SUFFIX = ".report.json"
+EVAL_DIR = Path("runs") / "eval"  # `python -m pathgan evaluate` writes runs/eval/<checkpoint stem>/report.json
+
+
+@dataclass(frozen=True)
+class CheckpointEntry:
+    path: Path
+    config: dict | None  # None when the file cannot be read; `error` then says why
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def provenance(self) -> dict:
+        return (self.config or {}).get("provenance") or {}
+
+    @property
+    def disc(self) -> str:
+        return str(self.provenance.get("disc") or "unknown discriminator")
+
+    @property
+    def steps(self) -> int | None:
+        steps = self.provenance.get("steps")
+        return int(steps) if isinstance(steps, (int, float)) else None
+
+    @property
+    def label(self) -> str:
+        where = _short(self.path.parent)
+        if self.error:
+            return f"{self.name} · unreadable · {where}"
+        parts = [self.name, self.disc]
+        if self.steps is not None:
+            parts.append(f"{self.steps:,} step{'s' if self.steps != 1 else ''}")
+        return " · ".join(parts + [where])
+
+    @property
+    def report_path(self) -> Path:
+        return report_path(self.path)
+
+
+def _short(folder: Path) -> str:
+    try:
+        return str(folder.resolve().relative_to(PROJECT_ROOT)) + "/"
+    except ValueError:
+        return str(folder) + "/"
+
+
+def report_path(checkpoint: str | Path) -> Path:
+    """Where `python -m pathgan evaluate` leaves the report for a checkpoint: <stem>.report.json beside it."""
+    p = Path(checkpoint)
+    return p.with_name(p.stem + REPORT_SUFFIX)
+
+
+def parse_search(value: str | None) -> tuple[str, ...]:
+    """'a:b' or 'a,b' (os.pathsep or commas) -> folders; empty means the defaults."""
+    if not value or not value.strip():
+        return DEFAULT_SEARCH
+    parts = [p.strip() for chunk in value.split(os.pathsep) for p in chunk.split(",")]
+    return tuple(p for p in parts if p)
+
+
+def search_folders(search=DEFAULT_SEARCH, base: str | Path = PROJECT_ROOT) -> list[Path]:
+    """Expand the patterns (relative ones against `base`) into existing folders, in order, without repeats."""
+    seen, out = set(), []
+    for pattern in search:
+        pattern = os.path.expanduser(str(pattern))
+        full = pattern if os.path.isabs(pattern) else os.path.join(str(base), pattern)
+        for folder in sorted(glob.glob(full)) if glob.has_magic(full) else [full]:
+            p = Path(folder)
+            key = p.resolve()
+            if p.is_dir() and key not in seen:
+                seen.add(key)
+                out.append(p)
+    return out
+
+
+def find_checkpoints(search=DEFAULT_SEARCH, base: str | Path = PROJECT_ROOT) -> list[CheckpointEntry]:
+    """Every *.safetensors in the search folders, shipped ones first; unreadable files are listed with their error."""
+    entries = []
+    for folder in search_folders(search, base):
+        for path in sorted(folder.glob("*.safetensors")):
+            try:
+                entries.append(CheckpointEntry(path, read_config(path)))
+            except (CheckpointError, OSError, ValueError) as e:
+                entries.append(CheckpointEntry(path, None, str(e)))
+    return entries
+
+
+def describe_search(search=DEFAULT_SEARCH, code: bool = True) -> str:
+    """The folders searched; as `code` by default, since a bare runs/*/ would turn italic in Markdown."""
+    return ", ".join(f"`{s}/`" if code else f"{s}/" for s in search)
+
+
+def no_checkpoint_message(search=DEFAULT_SEARCH) -> str:
+    return (
+        f"No checkpoint found (searched {describe_search(search)}). Put a generator .safetensors (with its .json) "
+        "in checkpoints/, train one with `python -m pathgan train`, or start the app with `--checkpoints DIR`."
+    )
+
+
+def resolve_checkpoint(entries: list[CheckpointEntry], choice: str | None, search=DEFAULT_SEARCH) -> CheckpointEntry:
+    """The entry a user picked, by path, label or name; empty means the first usable one.
+
+    Only listed checkpoints are accepted, so an API caller cannot make the app read arbitrary files.
+    """
+    if not entries:
+        raise CheckpointError(no_checkpoint_message(search))
+    if not choice or not str(choice).strip():
+        usable = [e for e in entries if e.error is None]
+        if not usable:
+            raise CheckpointError(f"every checkpoint found is unreadable; first: {entries[0].error}")
+        return usable[0]
+    choice = str(choice).strip()
+    for e in entries:
+        if choice in (str(e.path), e.label, e.name) or _same_file(choice, e.path):
+            if e.error:
+                raise CheckpointError(e.error)
+            return e
+    names = ", ".join(e.name for e in entries[:10])
+    raise CheckpointError(f"no checkpoint {choice!r} among those found ({names}); press 'Rescan' if it was just added")
+
+
+def _same_file(choice: str, path: Path) -> bool:
+    try:
+        return Path(choice).resolve() == path.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def read_report(checkpoint: str | Path, eval_root: str | Path | None = None) -> dict | None:
+    """The evaluation report of a checkpoint, None when there is none; an unreadable one gives {'error': ...}.
+
+    Looked for beside the checkpoint (<stem>.report.json), then where `python -m pathgan evaluate` writes by
+    default (runs/eval/<stem>/report.json), the latter only if it names this very checkpoint.
+    """
+    path = report_path(checkpoint)
+    if path.exists():
+        return _load_report(path)
+    default = Path(eval_root or PROJECT_ROOT / EVAL_DIR) / Path(checkpoint).stem / "report.json"
+    if default.exists():
+        report = _load_report(default)
+        named = report.get("checkpoint")
+        if isinstance(named, str) and _same_checkpoint(named, Path(checkpoint)):
+            return report
+    return None
+
+
+def _same_checkpoint(named: str, checkpoint: Path) -> bool:
+    p = Path(named)
+    return _same_file(str(p if p.is_absolute() else PROJECT_ROOT / p), checkpoint)
+
+
+def _load_report(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return {"error": f"{path.name} is unreadable ({e})"}
+    return data if isinstance(data, dict) else {"report": data}
+
+
+class SynthesizerCache:
+    """Loaded generators, keyed by file identity so a replaced checkpoint is reloaded; at most `size` kept."""
+
+    def __init__(self, device: str | None = None, size: int = 2):
+        self.device, self.size = device, size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: str | Path):
+        from .synthesis import Synthesizer  # torch import stays off the app's start-up path until needed
+
+        path = Path(path)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise CheckpointError(f"{path}: the checkpoint file is gone; press 'Rescan' to refresh the list") from None
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        with self._lock:  # one load at a time; concurrent requests for the same file wait for it
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            synth = Synthesizer.from_checkpoint(path, self.device)
+            self._items[key] = synth
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return synth

@@ -1,0 +1,40 @@
+"""python -m pathgan train --data DIR --disc patchgan|vanilla --out runs/NAME [--resume runs/NAME]"""
+from __future__ import annotations
+
+from ..dataclass_cli import add_dataclass_arguments, dataclass_from_args
+from ..models import DiscriminatorConfig, GeneratorConfig
+from ..training.config import TrainConfig
+
+
+def add_arguments(p):
+    add_dataclass_arguments(p, TrainConfig, exclude=("generator", "discriminator"))
+    add_dataclass_arguments(p, GeneratorConfig, exclude=("arch", "num_classes"))
+    add_dataclass_arguments(p, DiscriminatorConfig, exclude=("num_classes", "image_size"))
+    p.add_argument("--resume", metavar="RUN", default=None, help="continue the run in this folder exactly where it stopped")
+
+
+def config_from_args(args) -> TrainConfig:
+    return dataclass_from_args(
+        TrainConfig, args,
+        generator=dataclass_from_args(GeneratorConfig, args),
+        discriminator=dataclass_from_args(DiscriminatorConfig, args),
+    )
+
+
+def run(args) -> int:
+    from ..training.trainer import Trainer, TrainingError
+
+    cfg = config_from_args(args)
+    if args.resume:
+        cfg.out = args.resume
+    elif not cfg.data:
+        raise ValueError("--data is required (a folder with images/<split> and masks/<split>), e.g. --data ../shared/data/consep")
+    try:
+        path = Trainer(cfg, resume=bool(args.resume)).run()
+    except TrainingError as e:
+        print(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(f"done: {path}")
+    return 0

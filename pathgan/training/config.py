@@ -1,0 +1,58 @@
+"""The training config: one dataclass, mapped onto `python -m pathgan train` flags and saved with every run."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..models import DiscriminatorConfig, GeneratorConfig
+
+
+def _f(default, help_text, **kw):
+    return field(default=default, metadata={"help": help_text, **kw})
+
+
+@dataclass
+class TrainConfig:
+    data: str = _f("", "dataset folder with images/<split>, masks/<split>")
+    out: str = _f("runs/train", "run folder: checkpoints, samples, metrics.jsonl")
+    split: str = _f("train", "split to train on")
+    sample_split: str = _f("test", "split whose first masks are drawn in the sample grids (viewing only, never tuned on)")
+    steps: int = _f(3000, "optimisation steps")
+    batch_size: int = _f(1, "global batch size (split across DDP processes)")
+    lr: float = _f(2e-4, "Adam learning rate, generator and discriminator")
+    beta1: float = _f(0.5, "Adam beta1")
+    beta2: float = _f(0.999, "Adam beta2")
+    l1_weight: float = _f(100.0, "weight of the L1 reconstruction term")
+    diversity_weight: float = _f(0.0, "mode-seeking term: lambda / mean|G(z1) - G(z2)|; >0 makes seeds matter (doubles G work)")
+    seed: int = _f(0, "seed for weights, data order, augmentation and noise")
+    device: str = _f("auto", "auto, cpu, cuda or cuda:N")
+    seeded_noise: bool = _f(True, "draw each sample's noise from its own seeded CPU generator (identical across process counts); off uses the device RNG, faster on GPU")
+    augment: bool = _f(True, "random 256 crop, mirror and 90-degree rotations")
+    sample_every: int = _f(500, "steps between sample grids")
+    checkpoint_every: int = _f(500, "steps between checkpoints")
+    keep_snapshots: bool = _f(False, "also keep generator-stepNNNNNN.safetensors at every checkpoint (for metric-vs-step curves)")
+    log_every: int = _f(10, "steps between metrics.jsonl lines")
+    half_weights: bool = _f(False, "store generator weights as float16 (halves the file)")
+    bf16: bool = _f(True, "bf16 autocast on CUDA (ignored on CPU)")
+    channels_last: bool = _f(True, "channels_last memory format on CUDA")
+    compile: bool = _f(False, "torch.compile the networks (CUDA)")
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        g = GeneratorConfig(**d.pop("generator", {}))
+        disc = DiscriminatorConfig(**d.pop("discriminator", {}))
+        return cls(generator=g, discriminator=disc, **d)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))

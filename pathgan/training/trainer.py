@@ -1,0 +1,315 @@
+"""The training loop: data -> networks -> losses -> optimizers, with checkpoints, samples and metrics."""
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import time
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..checkpoint import atomic_write, save_generator
+from ..dataset import PairedDataset, scan_dataset
+from ..images import read_rgb
+from ..masks import read_mask
+from ..models import build_discriminator, build_generator
+from ..seeds import torch_generator
+from ..synthesis import Synthesizer
+from .config import TrainConfig
+from .distributed import Dist, init_distributed, shutdown
+from .losses import gan_loss, mode_seeking_loss
+from .samples import sample_grid, write_sample_grid
+
+STATE_FILE = "train_state.pt"
+CONFIG_FILE = "config.json"
+GENERATOR_FILE = "generator.safetensors"
+
+
+class TrainingError(RuntimeError):
+    """Training stopped for a reason the user must act on."""
+
+
+def init_weights(module: nn.Module) -> None:
+    """pix2pix's initialisation: conv weights N(0, 0.02), norm gains N(1, 0.02)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def batch_indices(n: int, global_batch: int, seed: int, step: int) -> tuple[int, list[int]]:
+    """(epoch, indices of the global batch at `step`): a fresh permutation per epoch, derived from the step alone."""
+    per_epoch = n // global_batch
+    epoch, pos = divmod(step, per_epoch)
+    perm = torch.randperm(n, generator=torch_generator(seed, epoch))
+    return epoch, perm[pos * global_batch : (pos + 1) * global_batch].tolist()
+
+
+def git_commit() -> str:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5).stdout.strip() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, resume: bool = False):
+        self.dist, self.device = init_distributed(cfg.device)
+        self.out = Path(cfg.out)
+        if resume:
+            saved = TrainConfig.load(self.out / CONFIG_FILE)
+            cfg = replace(saved, steps=cfg.steps, device=cfg.device, out=cfg.out)
+        self.cfg = cfg
+        if cfg.batch_size % self.dist.world:
+            raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {self.dist.world} processes")
+        self.local_batch = cfg.batch_size // self.dist.world
+
+        # Every problem in the data is reported before step 1.
+        scan = scan_dataset(cfg.data, cfg.split)
+        self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed)
+        if len(self.data) < cfg.batch_size:
+            raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
+        self.scheme = scan.scheme
+        gcfg = replace(cfg.generator, num_classes=self.scheme.num_classes)
+        dcfg = replace(cfg.discriminator, num_classes=self.scheme.num_classes)
+        self.cfg = cfg = replace(cfg, generator=gcfg, discriminator=dcfg)
+
+        torch.manual_seed(cfg.seed)
+        self.G = build_generator(gcfg)
+        self.D = build_discriminator(dcfg)
+        init_weights(self.G)
+        init_weights(self.D)
+        cuda = self.device.type == "cuda"
+        if cuda:
+            # CPU work is only data loading; several processes with all-core thread pools starved each
+            # other 30-fold on a 16-core GPU host (5 vs 160 images/s).
+            torch.set_num_threads(min(torch.get_num_threads(), 4))
+        fmt = torch.channels_last if cuda and cfg.channels_last else torch.contiguous_format
+        self.G.to(self.device, memory_format=fmt)
+        self.D.to(self.device, memory_format=fmt)
+        self.fmt = fmt
+        self.g_opt = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.d_opt = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.step = 0
+        self.wall_time = 0.0
+        if resume:
+            self._load_state(self.out / STATE_FILE)
+
+        self.G_train, self.D_train = self.G, self.D
+        if self.dist.enabled:
+            ids = [self.device.index] if cuda else None
+            # Per-sample normalisation never mixes samples, so plain DDP matches one process exactly.
+            # The innermost down conv feeds a 1x1 map that per-sample normalisation flattens to beta (as BatchNorm
+            # does at the paper's batch size 1), so its weights get no gradient.
+            self.G_train = nn.parallel.DistributedDataParallel(self.G, device_ids=ids, broadcast_buffers=False, find_unused_parameters=True)
+            self.D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids, broadcast_buffers=False)
+        if cfg.compile:
+            self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and cfg.bf16 else nullcontext()
+        self._stop_signal = None
+
+    # ---- state -------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "step": self.step,
+            "wall_time": self.wall_time,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            "cpu_rng": torch.get_rng_state(),
+        }
+
+    def _load_state(self, path: Path) -> None:
+        if not path.exists():
+            raise ValueError(f"cannot resume: {path} does not exist (was the run started with --out {self.out}?)")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        self.step, self.wall_time = int(state["step"]), float(state.get("wall_time", 0.0))
+        torch.set_rng_state(state["cpu_rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+
+    def save_checkpoint(self) -> Path:
+        """Resumable state plus a loadable generator, each written atomically (rank 0 only)."""
+        if not self.dist.is_main:
+            return self.out / GENERATOR_FILE
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = self._state()
+        atomic_write(self.out / STATE_FILE, lambda tmp: torch.save(state, tmp))
+        provenance = {
+            "data": str(self.cfg.data),
+            "split": self.cfg.split,
+            "steps": self.step,
+            "disc": self.cfg.discriminator.arch,
+            "commit": git_commit(),
+            "device": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
+            "processes": self.dist.world,
+            "wall_time_s": round(self.wall_time, 1),
+            "train_config": self.cfg.to_dict(),
+        }
+        save_generator(self.out / GENERATOR_FILE, self.G, self.scheme, provenance, half=self.cfg.half_weights)
+        if self.cfg.keep_snapshots:
+            save_generator(self.out / f"generator-step{self.step:06d}.safetensors", self.G, self.scheme, provenance, half=self.cfg.half_weights)
+        return self.out / GENERATOR_FILE
+
+    # ---- one step ----------------------------------------------------------------------
+    def _batch(self):
+        epoch, idx = batch_indices(len(self.data), self.cfg.batch_size, self.cfg.seed, self.step)
+        self.data.set_epoch(epoch)
+        lo = self.dist.rank * self.local_batch
+        mine = idx[lo : lo + self.local_batch]
+        onehot, real = zip(*(self.data[i] for i in mine))
+        onehot = torch.stack(onehot).to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
+        real = torch.stack(real).to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
+        rngs = None
+        if self.cfg.seeded_noise:
+            # Noise keyed by (seed, step, position in the global batch): the same for 1 or N processes.
+            rngs = [torch_generator(self.cfg.seed, self.step, lo + j, 0) for j in range(len(mine))]
+        return onehot, real, rngs, [lo + j for j in range(len(mine))]
+
+    def train_step(self) -> dict:
+        cfg = self.cfg
+        onehot, real, rngs, positions = self._batch()
+        n = onehot.shape[0]
+        diverse = cfg.diversity_weight > 0
+        if diverse:
+            # Two noise draws per mask in one forward pass (DDP wants one forward per backward).
+            onehot_g = torch.cat([onehot, onehot])
+            rngs_g = rngs + [torch_generator(cfg.seed, self.step, p, 1) for p in positions] if rngs else None
+        else:
+            onehot_g, rngs_g = onehot, rngs
+        with self.autocast:
+            fakes = self.G_train(onehot_g, rngs_g)
+        fake = fakes[:n]
+
+        # Discriminator: real and fake in one pass (per-sample normalisation keeps them independent).
+        for p in self.D.parameters():
+            p.requires_grad_(True)
+        self.d_opt.zero_grad(set_to_none=True)
+        with self.autocast:
+            logits = self.D_train(torch.cat([onehot, onehot]), torch.cat([real, fake.detach()]))
+        loss_d = 0.5 * (gan_loss(logits[:n], True) + gan_loss(logits[n:], False))
+        self._check_finite(loss_d, "discriminator")
+        loss_d.backward()
+        self.d_opt.step()
+
+        # Generator: fool D, match the real tile in L1, and (optionally) keep noise draws apart.
+        for p in self.D.parameters():
+            p.requires_grad_(False)
+        self.g_opt.zero_grad(set_to_none=True)
+        with self.autocast:
+            logits_fake = self.D(onehot_g, fakes)
+        loss_gan = gan_loss(logits_fake, True)
+        loss_l1 = (fakes.float() - (torch.cat([real, real]) if diverse else real).float()).abs().mean()
+        loss_div = mode_seeking_loss(fakes[:n], fakes[n:]) if diverse else torch.zeros((), device=self.device)
+        loss_g = loss_gan + cfg.l1_weight * loss_l1 + cfg.diversity_weight * loss_div
+        self._check_finite(loss_g, "generator")
+        loss_g.backward()
+        self.g_opt.step()
+        self.step += 1
+        losses = torch.stack([loss_d.detach(), loss_gan.detach(), loss_l1.detach(), loss_div.detach().float()]).float()
+        return dict(zip(("loss_d", "loss_g_gan", "loss_l1", "loss_div"), self.dist.all_mean(losses).tolist()))
+
+    def _check_finite(self, loss: torch.Tensor, which: str) -> None:
+        bad = torch.tensor([0.0 if torch.isfinite(loss).all() else 1.0], device=self.device)
+        if self.dist.enabled:
+            torch.distributed.all_reduce(bad)
+        if bad.item():
+            raise TrainingError(
+                f"the {which} loss became {loss.item()} at step {self.step + 1}; stopped without saving this step. "
+                f"The last good checkpoint is {self.out / GENERATOR_FILE} (step {self._last_saved}). "
+                f"Try a lower --lr or --l1-weight, or resume from it."
+            )
+
+    # ---- samples -------------------------------------------------------------------------
+    def _sample_inputs(self, count: int = 4):
+        scan = scan_dataset(self.cfg.data, self.cfg.sample_split, self.scheme, check_content=False)
+        if not scan.pairs:
+            scan = scan_dataset(self.cfg.data, self.cfg.split, self.scheme, check_content=False)
+        pairs = scan.pairs[:count]
+        masks = [read_mask(p.mask_path, self.scheme)[:256, :256] for p in pairs]
+        reals = [read_rgb(p.image_path)[:256, :256] for p in pairs]
+        return masks, reals
+
+    def write_samples(self) -> Path | None:
+        if not self.dist.is_main:
+            return None
+        path = self.out / "samples" / f"step_{self.step:06d}.png"
+        synth = Synthesizer(self.G, self.scheme, self.device)
+        try:
+            write_sample_grid(path, sample_grid(synth, *self._samples))
+        finally:
+            self.G.train()
+        return path
+
+    # ---- the loop ------------------------------------------------------------------------
+    def _on_signal(self, signum, frame):
+        self._stop_signal = signum
+
+    def run(self) -> Path:
+        cfg = self.cfg
+        main = self.dist.is_main
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.out / CONFIG_FILE)
+            self._samples = self._sample_inputs()
+        self._last_saved = self.step
+        old_handler = signal.signal(signal.SIGTERM, self._on_signal) if main or True else None
+        metrics = open(self.out / "metrics.jsonl", "a") if main else None
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main, dynamic_ncols=True)
+        self.G_train.train()
+        self.D_train.train()
+        t_last, images_since = time.perf_counter(), 0
+        try:
+            while self.step < cfg.steps:
+                t0 = time.perf_counter()
+                losses = self.train_step()
+                self.wall_time += time.perf_counter() - t0
+                images_since += cfg.batch_size
+                if main and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
+                    now = time.perf_counter()
+                    ips = images_since / max(now - t_last, 1e-9)
+                    t_last, images_since = now, 0
+                    record = {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, "images_per_s": round(ips, 2), "wall_time_s": round(self.wall_time, 1)}
+                    metrics.write(json.dumps(record) + "\n")
+                    metrics.flush()
+                    bar.set_postfix(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}", l1=f"{losses['loss_l1']:.3f}", ips=f"{ips:.1f}")
+                bar.update(1)
+                if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
+                    self.save_checkpoint()
+                    self._last_saved = self.step
+                if self.step % cfg.sample_every == 0 and self.step < cfg.steps:
+                    self.write_samples()
+                if self._stop_signal is not None:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            if main:
+                print(f"\nstopped at step {self.step}; saved a resumable checkpoint. Continue with: python -m pathgan train --resume {self.out}")
+            raise
+        finally:
+            bar.close()
+            if metrics:
+                metrics.close()
+            signal.signal(signal.SIGTERM, old_handler)
+        path = self.save_checkpoint()
+        self.write_samples()
+        shutdown(self.dist)
+        return path

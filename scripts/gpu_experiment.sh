@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One prepared run on a lent GPU (issue 6): train the shipped recipe against both discriminators plus
+# two references side by side for TRAIN_S seconds, then score every kept snapshot on the test split.
+# Expects the data at $DATA and the Inception copy at $INCEPTION; writes to $OUT.
+set -u
+DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION:-.gpu/inception_fp16.pt}; TRAIN_S=${TRAIN_S:-340}
+RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+common="--data $DATA --steps 1000000 --batch-size 8 --checkpoint-every 500 --keep-snapshots --sample-every 2000 --log-every 50 --no-seeded-noise --half-weights --device cuda"
+train() { name=$1; shift; timeout -s TERM "$TRAIN_S" python3 -m pathgan train $common --out "$RUNS/$name" "$@" > "$RUNS/$name.log" 2>&1; echo "$name exit $?"; }
+train consep-patchgan --disc patchgan --ngf 32 --ndf 64 --diversity-weight 1 &
+train consep-vanilla --disc vanilla --ngf 32 --ndf 64 --diversity-weight 1 &
+train ablation-patchgan-nodiv --disc patchgan --ngf 32 --ndf 64 --diversity-weight 0 &
+train fullsize-patchgan --disc patchgan --ngf 64 --ndf 64 --diversity-weight 1 &
+wait
+for r in "$RUNS"/*/; do n=$(basename "$r"); echo "$n: $(tail -n 1 "$r/metrics.jsonl")"; rm -f "$r/train_state.pt"; done
+python3 scripts/curves.py --data "$DATA" --runs "$RUNS"/consep-patchgan "$RUNS"/consep-vanilla "$RUNS"/ablation-patchgan-nodiv "$RUNS"/fullsize-patchgan \
+  --inception "$INCEPTION" --out "$OUT/curves.json" --max-points 5 2>&1 | grep -v "^\s*$"
+for n in consep-patchgan consep-vanilla; do
+  split -b 15M "$RUNS/$n/generator.safetensors" "$OUT/$n.safetensors.part-"; done
+tar czf "$OUT/runs.tgz" -C "$RUNS" --exclude='*.safetensors' --exclude='train_state.pt' .
+timeout 45 python3 -m pathgan bench train --steps 5 > "$OUT/bench.txt" 2>&1; cat "$OUT/bench.txt"
+ls -la "$OUT"

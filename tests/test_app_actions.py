@@ -1,0 +1,407 @@
+"""The app's library functions, called directly (no server): what every button and the API endpoint do."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_tiny_generator, random_mask
+from pathgan.app_actions import (
+    ASSETS, MAX_UPLOAD_SIDE, AppSettings, PathGANApp, UserError, default_concurrency, parse_args,
+)
+from pathgan.checkpoint import CheckpointError, save_generator
+from pathgan.checkpoints_index import (
+    DEFAULT_SEARCH, SynthesizerCache, find_checkpoints, parse_search, read_report, report_path, resolve_checkpoint,
+)
+from pathgan.compare import HOW_TO_POINT, CompareError, find_stem, list_splits, open_paired_folder, random_stem, step_stem
+from pathgan.layouts import random_layout
+from pathgan.masks import ids_to_palette
+from pathgan.models import count_parameters
+from pathgan.overlay import contour_overlay, write_pair_zip
+from pathgan.schemes import CONSEP, ClassScheme
+
+
+def save_tiny(path: Path, disc: str = "patchgan", steps: int = 1200, seed: int = 0, scheme: ClassScheme = CONSEP, **cfg) -> Path:
+    save_generator(path, make_tiny_generator(seed, num_classes=scheme.num_classes, **cfg), scheme, {"disc": disc, "steps": steps, "data": "consep/train"})
+    return path
+
+
+@pytest.fixture
+def ckpt_dir(tmp_path) -> Path:
+    d = tmp_path / "checkpoints"
+    d.mkdir()
+    save_tiny(d / "a_patchgan.safetensors")
+    save_tiny(d / "b_vanilla.safetensors", disc="vanilla", steps=800, seed=1)
+    return d
+
+
+@pytest.fixture
+def app(ckpt_dir, tmp_path) -> PathGANApp:
+    return PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),), output_dir=tmp_path / "exports"))
+
+
+def png_file(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
+    Image.fromarray(array, mode=mode).save(path) if mode else Image.fromarray(array).save(path)
+    return path
+
+
+# -- settings --------------------------------------------------------------------------------------
+
+def test_parse_args_defaults_flags_and_environment(tmp_path):
+    s, o = parse_args([], environ={})
+    assert (o.host, o.port, o.share) == ("127.0.0.1", 7860, False)
+    assert s.checkpoint_search == DEFAULT_SEARCH and s.data is None and s.device == "auto"
+
+    env = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7000", "GRADIO_SHARE": "true",
+           "PATHGAN_CHECKPOINTS": f"{tmp_path}/x{os.pathsep}{tmp_path}/y", "PATHGAN_COMPARE_DATA": str(tmp_path)}
+    s, o = parse_args([], environ=env)  # what a Space sets
+    assert (o.host, o.port, o.share) == ("0.0.0.0", 7000, True)
+    assert s.checkpoint_search == (f"{tmp_path}/x", f"{tmp_path}/y") and s.data == str(tmp_path)
+
+    s, o = parse_args(["--host", "10.0.0.1", "--port", "9000", "--share", "--checkpoints", "rel,/abs", "--data", "d", "--concurrency", "3"], environ=env)
+    assert (o.host, o.port, o.share) == ("10.0.0.1", 9000, True)  # flags beat the environment
+    assert s.checkpoint_search == (os.path.abspath("rel"), "/abs") and s.data == os.path.abspath("d") and s.concurrency == 3
+    with pytest.raises(SystemExit):
+        parse_args(["--port", "0"], environ={})
+
+
+def test_launch_options_and_concurrency():
+    import app as app_module
+
+    kw = app_module.launch_kwargs(parse_args(["--port", "7999", "--share"], environ={})[1])
+    assert kw["server_name"] == "127.0.0.1" and kw["server_port"] == 7999 and kw["share"] is True
+    assert kw["max_file_size"] == 20 * 2**20
+    assert default_concurrency("cpu") == 1
+
+
+# -- checkpoints -----------------------------------------------------------------------------------
+
+def test_find_and_label_checkpoints(ckpt_dir, tmp_path):
+    (ckpt_dir / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    run = tmp_path / "runs" / "finetune1"
+    run.mkdir(parents=True)
+    save_tiny(run / "last.safetensors", disc="vanilla", steps=50)
+    entries = find_checkpoints((str(ckpt_dir), str(tmp_path / "runs" / "*")))
+    assert [e.name for e in entries] == ["a_patchgan", "b_vanilla", "broken", "last"]
+    a, b, broken, last = entries
+    assert "patchgan" in a.label and "1,200 steps" in a.label
+    assert "vanilla" in b.label and "vanilla" in last.label and "50 steps" in last.label
+    assert broken.error and "unreadable" in broken.label
+    assert parse_search(f"a{os.pathsep}b,c") == ("a", "b", "c") and parse_search("") == DEFAULT_SEARCH
+
+
+def test_resolve_checkpoint_by_name_label_or_path_only_among_listed(ckpt_dir, tmp_path):
+    entries = find_checkpoints((str(ckpt_dir),))
+    a = entries[0]
+    assert resolve_checkpoint(entries, "") is a  # empty: the first usable
+    for key in (a.name, a.label, str(a.path)):
+        assert resolve_checkpoint(entries, key) is a
+    with pytest.raises(CheckpointError, match="no checkpoint 'nope'"):
+        resolve_checkpoint(entries, "nope")
+    elsewhere = save_tiny(tmp_path / "elsewhere.safetensors")
+    with pytest.raises(CheckpointError):  # a real checkpoint, but not a listed one
+        resolve_checkpoint(entries, str(elsewhere))
+    with pytest.raises(CheckpointError, match="No checkpoint found"):
+        resolve_checkpoint([], None)
+
+
+def test_report_beside_checkpoint_or_in_evaluate_default_folder(ckpt_dir, tmp_path):
+    ckpt = ckpt_dir / "a_patchgan.safetensors"
+    evals = tmp_path / "eval"
+    assert report_path(ckpt).name == "a_patchgan.report.json" and read_report(ckpt, evals) is None
+    (evals / "a_patchgan").mkdir(parents=True)
+    (evals / "a_patchgan" / "report.json").write_text(json.dumps({"checkpoint": str(ckpt), "fid": 50.0}))
+    assert read_report(ckpt, evals)["fid"] == 50.0  # where `python -m pathgan evaluate` writes by default
+    (evals / "a_patchgan" / "report.json").write_text(json.dumps({"checkpoint": "other/a_patchgan.safetensors", "fid": 1.0}))
+    assert read_report(ckpt, evals) is None  # same stem, another checkpoint's report
+    report_path(ckpt).write_text(json.dumps({"fid": 41.5, "kid": {"mean": 0.02}}))
+    assert read_report(ckpt, evals)["fid"] == 41.5  # beside the checkpoint wins
+    report_path(ckpt).write_text("{oops")
+    assert "unreadable" in read_report(ckpt)["error"]
+
+
+def test_synthesizer_cache_reloads_replaced_file_and_explains_missing(ckpt_dir):
+    cache = SynthesizerCache("cpu")
+    path = ckpt_dir / "a_patchgan.safetensors"
+    first = cache.get(path)
+    assert cache.get(path) is first
+    save_tiny(path, seed=5)
+    os.utime(path, ns=(1, 10**18))  # a new mtime, as a replaced file has
+    assert cache.get(path) is not first
+    path.unlink()
+    with pytest.raises(CheckpointError, match="gone"):
+        cache.get(path)
+
+
+# -- masks: canvas, uploads, examples, random layouts --------------------------------------------
+
+def test_antialiased_canvas_snaps_to_exact_classes(app):
+    """Strokes as a browser draws them: anti-aliased edges, partly transparent, on a transparent canvas."""
+    rgba = np.zeros((256, 256, 4), np.uint8)
+    cv2.line(rgba, (20, 30), (200, 60), (255, 0, 0, 255), 9, cv2.LINE_AA)
+    cv2.circle(rgba, (120, 180), 14, (0, 90, 255, 255), -1, cv2.LINE_AA)
+    ids = app.mask_from_editor({"background": None, "layers": [rgba], "composite": rgba})
+    assert set(np.unique(ids)) == {0, 2, 4}
+    assert ids[30, 20] == 2 and ids[180, 120] == 4 and ids[0, 0] == 0
+    assert np.array_equal(ids, app.mask_from_editor({"composite": rgba}))
+
+
+def test_canvas_value_round_trips(app):
+    ids = random_layout(256, 1)
+    value = app.canvas_value(ids)
+    assert value["background"].shape == (256, 256, 3) and not value["background"].any()
+    assert value["layers"][0].shape == (256, 256, 4)
+    assert np.array_equal(app.mask_from_editor({"composite": value["composite"]}), ids)
+    assert np.array_equal(app.mask_from_editor({"composite": value["layers"][0]}), ids)  # layer alone: alpha marks nuclei
+
+
+@pytest.mark.parametrize("value", [None, {}, {"background": None, "layers": [], "composite": None},
+                                   {"composite": np.zeros((256, 256, 4), np.uint8)},
+                                   {"composite": np.zeros((256, 256, 3), np.uint8)}])
+def test_empty_canvas_is_a_clear_error(app, value):
+    with pytest.raises(UserError, match="canvas is empty"):
+        app.mask_from_editor(value)
+
+
+def test_canvas_in_unknown_colours_is_refused(app):
+    rgb = np.zeros((256, 256, 3), np.uint8)
+    rgb[50:150, 50:150] = (255, 255, 255)
+    with pytest.raises(UserError, match="match no class colour"):
+        app.mask_from_editor({"composite": rgb})
+
+
+def test_canvas_sizes(app):
+    assert app.blank_canvas(512)["background"].shape == (512, 512, 3)
+    with pytest.raises(UserError, match="canvas size must be one of"):
+        app.blank_canvas(300)
+    ids = random_layout(256, 2)
+    grown = app.mask_from_editor({"composite": app.canvas_for_size(app.canvas_value(ids), 512)["composite"]})
+    assert grown.shape == (512, 512) and np.array_equal(grown[:256, :256], ids) and not grown[256:].any()
+    assert app.canvas_for_size(None, 768)["background"].shape == (768, 768, 3)
+
+
+def test_uploads_of_id_and_palette_masks(app, tmp_path):
+    ids = random_mask(seed=3)
+    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "ids.png", ids)), ids)
+    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "pal.png", ids_to_palette(ids, CONSEP))), ids)
+    odd = random_mask((300, 200), seed=4)  # any size up to the limit; synthesis tiles or pads it
+    assert app.mask_from_upload(png_file(tmp_path / "odd.png", odd)).shape == (300, 200)
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height, with no pixel data: the shape of a decompression bomb."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return path
+
+
+def test_bad_uploads_get_clear_messages(app, tmp_path):
+    cases = {
+        "bomb.png": (lambda p: png_header_only(p, 40000, 40000), "far too large; uploads are limited to 4096"),
+        "corrupt.png": (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(500)), "not a readable image"),
+        "text.png": (lambda p: p.write_text("hello"), "not a readable image"),
+        "huge.png": (lambda p: png_file(p, np.zeros((8, MAX_UPLOAD_SIDE + 1), np.uint8)), "limited to 4096"),
+        "big.png": (lambda p: png_file(p, np.pad(random_mask(seed=1), ((0, 1792), (0, 1792)))), "synthesizes up to 1024"),
+        "heavy.png": (lambda p: p.write_bytes(os.urandom(21 * 2**20)), "limited to 20 MB"),
+        "white.png": (lambda p: png_file(p, np.full((64, 64, 3), 255, np.uint8)), "match no class colour"),
+        "ids9.png": (lambda p: png_file(p, np.full((64, 64), 9, np.uint8)), "outside the scheme"),
+        "empty.png": (lambda p: png_file(p, np.zeros((64, 64), np.uint8)), "only background"),
+    }
+    for name, (make, message) in cases.items():
+        path = tmp_path / name
+        make(path)
+        with pytest.raises(UserError, match=message):
+            app.mask_from_upload(path)
+    with pytest.raises(UserError, match="no file"):
+        app.mask_from_upload(None)
+
+
+def test_examples_are_small_consep_like_masks(app):
+    examples = app.example_masks()
+    assert len(examples) >= 3
+    for i, (path, caption) in enumerate(examples):
+        assert path.parent == ASSETS and path.stat().st_size < 100_000 and caption
+        ids = app.load_example(i)
+        share = (ids > 0).mean()
+        assert ids.shape[0] >= 256 and 0.05 < share < 0.6 and ids.max() <= 4
+    with pytest.raises(UserError):
+        app.load_example(len(examples))
+
+
+def test_random_layout_button(app):
+    ids, seed = app.random_mask(256, seed=5)
+    assert seed == 5 and np.array_equal(ids, random_layout(256, 5))
+    ids, seed = app.random_mask(512)
+    assert ids.shape == (512, 512) and np.array_equal(ids, random_layout(512, seed))
+    assert "epithelial" in app.describe_mask(ids)
+
+
+# -- synthesis -------------------------------------------------------------------------------------
+
+def test_synthesize_batch_is_seeded_and_timed(app):
+    ids = random_layout(256, 0)
+    r = app.synthesize(ids, None, 10, 3)
+    assert r.seeds == [10, 11, 12] and len(r.images) == 3 and r.images[0].shape == (256, 256, 3)
+    assert r.seconds > 0 and "3 tiles of 256×256" in r.summary() and "patchgan" in r.summary()
+    again = app.synthesize(ids, "a_patchgan", 11, 1)
+    assert np.array_equal(again.images[0], r.images[1])  # alone or in a batch, a seed gives the same tile
+    other = app.synthesize(ids, "b_vanilla", 10, 1)
+    assert other.checkpoint.disc == "vanilla" and not np.array_equal(other.images[0], r.images[0])
+
+
+def test_large_canvas_uses_tiled_synthesis(app):
+    r = app.synthesize(random_layout(512, 1), None, 0, 1)
+    assert r.images[0].shape == (512, 512, 3)
+
+
+@pytest.mark.parametrize("seed,n,message", [(0, 0, "variations must be between 1 and 8"), (0, 9, "between 1 and 8"),
+                                            (-1, 1, "seed must be between"), ("x", 1, "whole numbers")])
+def test_bad_generation_controls(app, seed, n, message):
+    with pytest.raises(UserError, match=message):
+        app.synthesize(random_mask(), None, seed, n)
+
+
+def test_gallery_overlay_and_zip(app):
+    ids = random_layout(256, 3)
+    gallery, palette, zip_path, status, result = app.generate_from_canvas({"composite": ids_to_palette(ids, CONSEP)}, None, 4, 2, False)
+    assert [c for _, c in gallery] == ["seed 4", "seed 5"] and np.array_equal(palette, ids_to_palette(ids, CONSEP))
+    assert "in " in status and " s on cpu" in status
+    outlined = app.gallery(result, overlay=True)
+    assert not np.array_equal(outlined[0][0], gallery[0][0])
+    with zipfile.ZipFile(zip_path) as z:
+        assert sorted(z.namelist()) == ["info.json", "mask_ids.png", "mask_palette.png", "synthetic_seed0004.png", "synthetic_seed0005.png"]
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(z.read("mask_ids.png")))), ids)
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(z.read("synthetic_seed0005.png")))), result.images[1])
+        assert json.loads(z.read("info.json"))["checkpoint"] == "a_patchgan"
+
+
+def test_api_synthesize_takes_a_mask_file(app, tmp_path):
+    ids = random_layout(256, 4)
+    tiles, palette, zip_path, info = app.api_synthesize(str(png_file(tmp_path / "m.png", ids)), 2, 2, "b_vanilla")
+    assert len(tiles) == 2 and info["seeds"] == [2, 3] and info["discriminator"] == "vanilla" and Path(zip_path).exists()
+
+
+def test_missing_broken_and_absent_checkpoints(app, ckpt_dir, tmp_path):
+    ids = random_mask()
+    (ckpt_dir / "broken.safetensors").write_bytes(b"garbage")
+    app.rescan()
+    assert "1 unreadable" in app.checkpoint_status()
+    with pytest.raises(UserError, match="too short|not a safetensors"):
+        app.synthesize(ids, str(ckpt_dir / "broken.safetensors"), 0, 1)
+    (ckpt_dir / "b_vanilla.safetensors").unlink()  # deleted after the list was made
+    with pytest.raises(UserError, match="gone"):
+        app.synthesize(ids, "b_vanilla", 0, 1)
+    empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
+    assert "No checkpoint found" in empty.checkpoint_status()
+    with pytest.raises(UserError, match="No checkpoint found"):
+        empty.synthesize(ids, None, 0, 1)
+
+
+def test_checkpoint_of_another_scheme_is_refused(tmp_path):
+    d = tmp_path / "c"
+    d.mkdir()
+    three = ClassScheme(("bg", "a", "b", "c"), ((0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)))
+    save_tiny(d / "three.safetensors", scheme=three)
+    app = PathGANApp(AppSettings(checkpoint_search=(str(d),)))
+    with pytest.raises(UserError, match="trained for 3 classes"):
+        app.synthesize(random_mask(), None, 0, 1)
+
+
+def test_contour_overlay_and_pair_zip(tmp_path):
+    ids = np.zeros((64, 64), np.uint8)
+    ids[20:40, 20:40] = 3
+    img = np.full((64, 64, 3), 128, np.uint8)
+    out = contour_overlay(img, ids, CONSEP)
+    assert tuple(out[20, 30]) == CONSEP.colors[3] and tuple(out[30, 30]) == (128, 128, 128) and tuple(out[5, 5]) == (128, 128, 128)
+    with pytest.raises(ValueError, match="mask is"):
+        contour_overlay(img, ids[:10], CONSEP)
+    z = write_pair_zip(tmp_path / "p.zip", ids, [img], [7], CONSEP, {"note": "x"})
+    with zipfile.ZipFile(z) as f:
+        assert json.loads(f.read("info.json"))["seeds"] == [7]
+
+
+# -- compare tab -----------------------------------------------------------------------------------
+
+def test_compare_navigation():
+    stems = ["a_1", "a_2", "b_1"]
+    assert step_stem(stems, "a_1", 1) == "a_2" and step_stem(stems, "a_1", -1) == "b_1" and step_stem(stems, "b_1", 1) == "a_1"
+    assert step_stem(stems, None, 1) == "a_1"
+    assert all(random_stem(stems, "a_2", seed=s) != "a_2" for s in range(10))
+    assert find_stem(stems, "b_1") == "b_1" and find_stem(stems, "b_1.png") == "b_1" and find_stem(stems, "B_") == "b_1"
+    with pytest.raises(CompareError, match="2 pairs match"):
+        find_stem(stems, "a_")
+    with pytest.raises(CompareError, match="no pair matches"):
+        find_stem(stems, "zzz")
+
+
+def test_compare_dataset_folder(consep_root, tmp_path):
+    assert list_splits(consep_root) == ["test", "train"]
+    folder = open_paired_folder(consep_root)
+    assert folder.split == "test" and len(folder.stems) == 224
+    image, ids = folder.load(folder.stems[0])
+    assert image.shape == (256, 256, 3) and ids.shape == (256, 256)
+    with pytest.raises(CompareError, match="python app.py --data"):
+        open_paired_folder(None)
+    with pytest.raises(CompareError, match="does not exist"):
+        open_paired_folder(tmp_path / "nowhere")
+    with pytest.raises(CompareError, match="no split 'val'"):
+        open_paired_folder(consep_root, "val")
+
+
+def test_compare_view(consep_root, ckpt_dir, tmp_path):
+    app = PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),), data=str(consep_root)))
+    stem = app.compare_step("test", None, 1)
+    items, status = app.compare_view("test", stem, None, "0-2", False)
+    assert [c for _, c in items] == [f"real · {stem}", "mask", "synthetic · seed 0", "synthetic · seed 1", "synthetic · seed 2"]
+    assert {im.shape for im, _ in items} == {(256, 256, 3)}  # side by side at the same size
+    assert f"{stem} (1/224)" in status
+    outlined, _ = app.compare_view("test", stem, None, "0", True)
+    assert not np.array_equal(outlined[0][0], items[0][0])
+    assert app.compare_find("test", "test_3_003") == "test_3_003"
+    assert app.compare_random("test", stem) != stem and app.compare_step("train", None, -1).startswith("train_")
+    with pytest.raises(UserError, match="at most 8 seeds"):
+        app.compare_view("test", stem, None, "0-9", False)
+    no_ckpt = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),), data=str(consep_root)))
+    items, status = no_ckpt.compare_view("test", stem, None, "0", False)
+    assert len(items) == 2 and "No checkpoint found" in status
+    no_data = PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),)))
+    assert no_data.compare_view_if_ready(None, None, None, "0", False) == ([], "⚠️ " + HOW_TO_POINT)
+    assert "python app.py --data" in no_data.compare_status()
+
+
+# -- model tab -------------------------------------------------------------------------------------
+
+def test_model_card(app, ckpt_dir, tmp_path):
+    card = app.model_card(None)
+    params = count_parameters(make_tiny_generator())
+    assert "a_patchgan" in card and "ngf=4" in card and f"{params:,}" in card and "patchgan" in card
+    assert "1,200" in card and "consep/train" in card and "no report yet" in card
+    report = {"fid": 37.25, "kid": 0.0123, "kid_std": 0.0011, "precision": 0.61, "split": "test", "n": {"masks": 224, "seeds": 4},
+              "floor": {"what": "real train vs real test", "fid": 12.5, "kid": 0.002, "kid_std": 0.0003},
+              "memorisation": {"ratio": 1.02, "closest_pairs": [{"distance": 3.0}]}, "warnings": ["FID is biased at small N"],
+              "timing_s": {"total": 80.2}}
+    report_path(ckpt_dir / "b_vanilla.safetensors").write_text(json.dumps(report))
+    (ckpt_dir / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Shipped checkpoints\nTrained on CoNSeP.\n")
+    card = app.model_card(str(ckpt_dir / "b_vanilla.safetensors"))
+    assert "| FID ↓ | 37.25 | 12.5 |" in card and "| KID ↓ | 0.0123 ± 0.0011 | 0.002 ± 0.0003 |" in card
+    assert "| precision ↑ | 0.61 |  |" in card and "≈1 is good) | 1.02 |" in card and "224 masks × 4 seeds" in card
+    assert "| timing_s.total | 80.2 |" in card and "FID is biased" in card and "vanilla" in card
+    assert "# Shipped checkpoints" in card and "license: apache" not in card
+    report_path(ckpt_dir / "a_patchgan.safetensors").write_text(json.dumps({"score": 3, "nested": {"ssim": 0.5}}))
+    card = app.model_card(None)  # any other report shape: every number, as a table
+    assert "| score | 3 |" in card and "| nested.ssim | 0.5 |" in card
+    empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
+    assert "No checkpoint" in empty.model_card(None)

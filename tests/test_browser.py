@@ -1,0 +1,177 @@
+"""End to end in headless Chromium: draw two classes with the mouse, generate, check the picture, change the seed."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_tiny_generator
+from pathgan.app_server import AppProcess, free_port
+from pathgan.checkpoint import save_generator
+from pathgan.schemes import CONSEP
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-dev-shm-usage"]
+RED, BLUE = "rgb(255, 0, 0)", "rgb(0, 90, 255)"  # inflammatory, spindle-shaped
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "browser"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`python app.py` with command-line flags, a tiny checkpoint and nothing else."""
+    d = tmp_path_factory.mktemp("checkpoints")
+    save_generator(d / "tiny.safetensors", make_tiny_generator(), CONSEP, {"disc": "patchgan", "steps": 1})
+    port = free_port()
+    args = ["--host", "127.0.0.1", "--port", str(port), "--checkpoints", str(d), "--device", "cpu"]
+    with AppProcess(args, port=port, log_path=tmp_path_factory.mktemp("log") / "app.log") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} not found: install it with `apt-get install chromium` (the browser test needs it; it is not skipped)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def stroke(page, points):
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()
+
+
+def pick_colour(page, rgb: str):
+    page.click("#mask-canvas button[title='Color']")
+    page.click(f"#mask-canvas menu.swatch button.color[style*='{rgb}']")
+
+
+def fetch(url: str) -> np.ndarray:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return np.asarray(Image.open(io.BytesIO(r.read())).convert("RGB"))
+
+
+def first_tile(page) -> np.ndarray:
+    return fetch(page.eval_on_selector("#tiles img", "e => e.src"))
+
+
+def upload(page, path: Path):
+    with page.expect_file_chooser() as chooser:
+        page.click("#upload-mask")
+    chooser.value.set_files(str(path))
+
+
+def generate(page, caption: str):
+    page.click("#generate")
+    page.wait_for_selector(f"#tiles >> text='{caption}'", timeout=90_000)
+    page.wait_for_function("() => document.querySelector('#tiles img') && document.querySelector('#tiles img').complete", timeout=30_000)
+
+
+def test_draw_generate_and_reseed(browser, served, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    outside, page_errors = [], []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((served.url, "data:", "blob:")) else None)
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.goto(served.url)
+    page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
+    page.wait_for_timeout(1000)  # the canvas finishes setting up its layers
+
+    # An empty canvas is refused with a message, and the page keeps working.
+    page.click("#generate")
+    page.wait_for_selector("[data-testid='toast-text']:has-text('canvas is empty')", timeout=30_000)
+    page.click("[data-testid='toast-close']")
+
+    box = page.locator("#mask-canvas .pixi-target canvas").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    pick_colour(page, RED)
+    stroke(page, [(cx - 150, cy - 120), (cx - 80, cy - 100), (cx - 30, cy - 60)])
+    pick_colour(page, BLUE)
+    stroke(page, [(cx + 30, cy + 40), (cx + 140, cy + 130)])
+    page.fill("#variations input[type='number']", "2")
+
+    generate(page, "seed 0")
+    tile0 = first_tile(page)
+    assert tile0.shape == (256, 256, 3)
+    assert tile0.std() > 5 and len(np.unique(tile0.reshape(-1, 3), axis=0)) > 100, "the synthetic tile is blank"
+    assert page.locator("#tiles img").count() == 2
+    assert "2 tiles of 256×256" in page.inner_text("#synth-status")
+
+    snapped = fetch(page.eval_on_selector("#snapped img", "e => e.src"))
+    colours = {tuple(c) for c in np.unique(snapped.reshape(-1, 3), axis=0)}
+    assert colours == {(0, 0, 0), CONSEP.colors[2], CONSEP.colors[4]}, colours  # exact palette: black, red, blue only
+    assert (snapped == CONSEP.colors[2]).all(-1).sum() > 100 and (snapped == CONSEP.colors[4]).all(-1).sum() > 100
+
+    page.fill("#seed input", "5")
+    generate(page, "seed 5")
+    tile5 = first_tile(page)
+    assert np.abs(tile5.astype(int) - tile0.astype(int)).mean() > 1, "a new seed gave the same picture"
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = tmp_path / "synthesize.png"
+    page.screenshot(path=str(shot), full_page=True)
+    shutil.copy(shot, OUTPUT / "synthesize.png")
+    assert shot.stat().st_size > 10_000
+    assert not outside, f"the page fetched from outside the app: {outside[:5]}"
+    assert not page_errors, page_errors
+    page.close()
+
+
+def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
+    from pathgan.layouts import random_layout
+    from pathgan.masks import ids_to_palette
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(served.url)
+    page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
+
+    page.click("#examples button[aria-label='Thumbnail 2 of 5']")  # the examples gallery
+    page.wait_for_selector("#mask-info >> text=/Example 2 mixed: 256×256 px/", timeout=30_000)
+    page.click("#random-layout")
+    page.wait_for_selector("#mask-info >> text=/Random layout 256×256/", timeout=30_000)
+
+    palette = tmp_path / "upload.png"
+    Image.fromarray(ids_to_palette(random_layout(256, 9), CONSEP)).save(palette)
+    upload(page, palette)
+    page.wait_for_selector("#mask-info >> text=/Loaded upload.png/", timeout=30_000)
+    generate(page, "seed 0")
+    snapped = fetch(page.eval_on_selector("#snapped img", "e => e.src"))
+    assert np.array_equal(snapped, ids_to_palette(random_layout(256, 9), CONSEP))  # through the canvas and back, exactly
+
+    # A larger canvas from the size selector: synthesized with seamless tiling at full size.
+    page.click("#canvas-size input")
+    page.click("li[role='option']:has-text('512×512')")
+    page.wait_for_selector("#mask-info >> text=/Canvas 512×512/", timeout=30_000)
+    page.click("#random-layout")
+    page.wait_for_selector("#mask-info >> text=/Random layout 512×512/", timeout=30_000)
+    generate(page, "seed 0")
+    page.wait_for_selector("#synth-status >> text=/of 512×512 px/", timeout=30_000)
+    assert fetch(page.eval_on_selector("#tiles img", "e => e.src")).shape == (512, 512, 3)
+
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    upload(page, corrupt)
+    page.wait_for_selector("[data-testid='toast-text']:has-text('not a readable image')", timeout=30_000)
+
+    page.click("button[role='tab']:has-text('Compare')")
+    page.wait_for_selector("text=/python app.py --data/", timeout=30_000)  # no dataset given: how to set one
+    page.click("button[role='tab']:has-text('Model')")
+    page.wait_for_selector("h3:has-text('tiny')", timeout=30_000)
+    assert "patchgan" in page.inner_text("body") and "Parameters" in page.inner_text("body")
+    page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
+    shutil.copy(tmp_path / "model.png", OUTPUT / "model.png") if OUTPUT.exists() else None
+    page.close()

