@@ -115,6 +115,7 @@ class Synthesis:
     seconds: float
     checkpoint: CheckpointEntry
     device: str
+    folder: Path | None = None  # where its PNGs and zip are written, one folder per request
 
     def summary(self) -> str:
         h, w = self.ids.shape
@@ -185,13 +186,16 @@ class PathGANApp:
 
     def blank_canvas(self, size: int = 256) -> dict:
         size = self.check_canvas_size(size)
-        return {"background": np.zeros((size, size, 3), np.uint8), "layers": [], "composite": None}
+        folder = self._export_folder()
+        return {"background": write_png(folder / "background.png", np.zeros((size, size, 3), np.uint8)), "layers": [], "composite": None}
 
     def canvas_value(self, ids: np.ndarray) -> dict:
-        """An editor value showing `ids`: black background, the nuclei on an editable (erasable) layer."""
+        """An editor value showing `ids` (PNG paths): black background, the nuclei on an editable (erasable) layer."""
         rgb = ids_to_palette(ids, self.scheme)
         layer = np.dstack([rgb, np.where(ids > 0, 255, 0).astype(np.uint8)])
-        return {"background": np.zeros_like(rgb), "layers": [layer], "composite": rgb}
+        folder = self._export_folder()
+        return {"background": write_png(folder / "background.png", np.zeros_like(rgb)),
+                "layers": [write_png(folder / "nuclei.png", layer)], "composite": write_png(folder / "mask.png", rgb)}
 
     def check_canvas_size(self, size) -> int:
         try:
@@ -212,6 +216,9 @@ class PathGANApp:
             image = value.get("background")
         if image is None:
             raise empty
+        if isinstance(image, (str, Path)):  # the editor with type="filepath", or a value made by canvas_value
+            with Image.open(image) as im:
+                image = np.asarray(im.convert("RGBA"))
         try:
             ids = mask_from_array(np.asarray(image), self.scheme, source="canvas")
         except MaskError as e:
@@ -317,17 +324,32 @@ class PathGANApp:
             raise UserError(f"variations must be between 1 and {MAX_VARIATIONS}, got {n}")
         return [(seed + i) % (MAX_SEED + 1) for i in range(n)]
 
-    def gallery(self, result: Synthesis, overlay: bool = False) -> list[tuple[np.ndarray, str]]:
-        return [(contour_overlay(img, result.ids, self.scheme) if overlay else img, f"seed {s}")
-                for s, img in zip(result.seeds, result.images)]
+    def gallery(self, result: Synthesis, overlay: bool = False) -> list[tuple[str, str]]:
+        """(PNG path, caption) per tile, outlined with the mask's contours when `overlay`."""
+        folder = self._folder_for(result)
+        suffix = "_contours" if overlay else ""
+        return [(write_png(folder / f"synthetic_seed{s:04d}{suffix}.png", contour_overlay(img, result.ids, self.scheme) if overlay else img),
+                 f"seed {s}") for s, img in zip(result.seeds, result.images)]
 
     def export_zip(self, result: Synthesis) -> Path:
-        folder = self._export_folder()
-        return write_pair_zip(folder / f"pathgan_{result.checkpoint.name}_seed{result.seeds[0]}.zip",
+        return write_pair_zip(self._folder_for(result) / f"pathgan_{result.checkpoint.name}_seed{result.seeds[0]}.zip",
                               result.ids, result.images, result.seeds, self.scheme, result.info())
 
+    def snapped_mask(self, result: Synthesis) -> str:
+        return write_png(self._folder_for(result) / "mask_palette.png", ids_to_palette(result.ids, self.scheme))
+
+    def _folder_for(self, result: Synthesis) -> Path:
+        if result.folder is None or not result.folder.is_dir():  # new, or pruned while the page stayed open
+            result.folder = self._export_folder()
+        return result.folder
+
     def _export_folder(self) -> Path:
-        """A fresh folder per export; folders older than an hour are removed so the disk does not fill up."""
+        """A fresh folder per request; folders older than an hour are removed so the disk does not fill up.
+
+        Outputs are handed to Gradio as files in their own folder, never as arrays: Gradio caches arrays under a
+        content hash and rewrites that file on every request, so two users getting the same picture at once
+        (a shared mask, a blank canvas) could download it half-written.
+        """
         root = Path(self.settings.output_dir)
         root.mkdir(parents=True, exist_ok=True)
         cutoff = time.time() - EXPORT_MAX_AGE_S
@@ -346,13 +368,13 @@ class PathGANApp:
         """Generate button -> (gallery, snapped mask, zip path, status, Synthesis for later overlay toggles)."""
         ids = self.mask_from_editor(editor_value)
         result = self.synthesize(ids, checkpoint, seed, variations)
-        return self.gallery(result, overlay), ids_to_palette(ids, self.scheme), str(self.export_zip(result)), result.summary(), result
+        return self.gallery(result, overlay), self.snapped_mask(result), str(self.export_zip(result)), result.summary(), result
 
     def api_synthesize(self, mask, seed, variations, checkpoint):
         """The `synthesize` endpoint: a mask file -> (tiles, snapped mask, zip path, info)."""
         ids = self.mask_from_upload(mask)
         result = self.synthesize(ids, checkpoint, seed, variations)
-        return self.gallery(result), ids_to_palette(ids, self.scheme), str(self.export_zip(result)), result.info()
+        return self.gallery(result), self.snapped_mask(result), str(self.export_zip(result)), result.info()
 
     # -- compare tab -----------------------------------------------------------------------------
     def paired_folder(self, split: str | None = None) -> PairedFolder:
@@ -394,7 +416,7 @@ class PathGANApp:
             return [], compare_how_to()
         return self.compare_view(split, stem, checkpoint, seeds_text, overlay)
 
-    def compare_view(self, split, stem, checkpoint, seeds_text, overlay) -> tuple[list[tuple[np.ndarray, str]], str]:
+    def compare_view(self, split, stem, checkpoint, seeds_text, overlay) -> tuple[list[tuple[str, str]], str]:
         """Real image, its mask and synthetic tiles for that mask, all at the mask's size."""
         folder = self.paired_folder(split)
         stem = stem or folder.stems[0]
@@ -403,8 +425,12 @@ class PathGANApp:
         except CompareError as e:
             raise UserError(str(e)) from None
         ids = self.check_mask_size(ids)
-        items = [(contour_overlay(image, ids, self.scheme) if overlay else image, f"real · {stem}"),
-                 (ids_to_palette(ids, self.scheme), "mask")]
+        out = self._export_folder()
+
+        def shown(name: str, im: np.ndarray) -> str:
+            return write_png(out / name, contour_overlay(im, ids, self.scheme) if overlay else im)
+
+        items = [(shown(f"{stem}_real.png", image), f"real · {stem}"), (write_png(out / f"{stem}_mask.png", ids_to_palette(ids, self.scheme)), "mask")]
         if not self.entries:
             return items, f"{stem}: real and mask only. " + no_checkpoint_message(self.settings.checkpoint_search)
         try:
@@ -419,7 +445,7 @@ class PathGANApp:
         entry, synth = self.synthesizer(checkpoint)
         images = synth.generate(ids, seeds)
         seconds = time.perf_counter() - start
-        items += [(contour_overlay(im, ids, self.scheme) if overlay else im, f"synthetic · seed {s}") for s, im in zip(seeds, images)]
+        items += [(shown(f"{stem}_synthetic_seed{s:04d}.png", im), f"synthetic · seed {s}") for s, im in zip(seeds, images)]
         return items, f"{stem} ({folder.stems.index(stem) + 1}/{len(folder.stems)}): {len(seeds)} synthetic tile(s) in {seconds:.2f} s with {entry.name}"
 
     # -- model tab -------------------------------------------------------------------------------
@@ -451,6 +477,11 @@ class PathGANApp:
             if readme.is_file():
                 return _strip_front_matter(readme.read_text(errors="replace"))
         return None
+
+
+def write_png(path: Path, image: np.ndarray) -> str:
+    Image.fromarray(np.asarray(image)).save(path, compress_level=1)  # fast; these are short-lived
+    return str(path)
 
 
 def compare_how_to() -> str:

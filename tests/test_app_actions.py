@@ -153,13 +153,18 @@ def test_antialiased_canvas_snaps_to_exact_classes(app):
     assert np.array_equal(ids, app.mask_from_editor({"composite": rgba}))
 
 
+def load(path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
 def test_canvas_value_round_trips(app):
     ids = random_layout(256, 1)
-    value = app.canvas_value(ids)
-    assert value["background"].shape == (256, 256, 3) and not value["background"].any()
-    assert value["layers"][0].shape == (256, 256, 4)
+    value = app.canvas_value(ids)  # PNG files, each request in its own folder
+    assert load(value["background"]).shape == (256, 256, 3) and not load(value["background"]).any()
+    assert load(value["layers"][0]).shape == (256, 256, 4)
     assert np.array_equal(app.mask_from_editor({"composite": value["composite"]}), ids)
-    assert np.array_equal(app.mask_from_editor({"composite": value["layers"][0]}), ids)  # layer alone: alpha marks nuclei
+    assert np.array_equal(app.mask_from_editor({"composite": load(value["layers"][0])}), ids)  # layer alone: alpha marks nuclei
+    assert Path(app.canvas_value(ids)["composite"]).parent != Path(value["composite"]).parent
 
 
 @pytest.mark.parametrize("value", [None, {}, {"background": None, "layers": [], "composite": None},
@@ -178,13 +183,13 @@ def test_canvas_in_unknown_colours_is_refused(app):
 
 
 def test_canvas_sizes(app):
-    assert app.blank_canvas(512)["background"].shape == (512, 512, 3)
+    assert load(app.blank_canvas(512)["background"]).shape == (512, 512, 3)
     with pytest.raises(UserError, match="canvas size must be one of"):
         app.blank_canvas(300)
     ids = random_layout(256, 2)
     grown = app.mask_from_editor({"composite": app.canvas_for_size(app.canvas_value(ids), 512)["composite"]})
     assert grown.shape == (512, 512) and np.array_equal(grown[:256, :256], ids) and not grown[256:].any()
-    assert app.canvas_for_size(None, 768)["background"].shape == (768, 768, 3)
+    assert load(app.canvas_for_size(None, 768)["background"]).shape == (768, 768, 3)
 
 
 def test_uploads_of_id_and_palette_masks(app, tmp_path):
@@ -277,10 +282,12 @@ def test_bad_generation_controls(app, seed, n, message):
 def test_gallery_overlay_and_zip(app):
     ids = random_layout(256, 3)
     gallery, palette, zip_path, status, result = app.generate_from_canvas({"composite": ids_to_palette(ids, CONSEP)}, None, 4, 2, False)
-    assert [c for _, c in gallery] == ["seed 4", "seed 5"] and np.array_equal(palette, ids_to_palette(ids, CONSEP))
+    assert [c for _, c in gallery] == ["seed 4", "seed 5"] and np.array_equal(load(palette), ids_to_palette(ids, CONSEP))
+    assert [Path(p).name for p, _ in gallery] == ["synthetic_seed0004.png", "synthetic_seed0005.png"]
+    assert np.array_equal(load(gallery[1][0]), result.images[1])
     assert "in " in status and " s on cpu" in status
     outlined = app.gallery(result, overlay=True)
-    assert not np.array_equal(outlined[0][0], gallery[0][0])
+    assert not np.array_equal(load(outlined[0][0]), load(gallery[0][0]))
     with zipfile.ZipFile(zip_path) as z:
         assert sorted(z.namelist()) == ["info.json", "mask_ids.png", "mask_palette.png", "synthetic_seed0004.png", "synthetic_seed0005.png"]
         assert np.array_equal(np.asarray(Image.open(io.BytesIO(z.read("mask_ids.png")))), ids)
@@ -366,10 +373,10 @@ def test_compare_view(consep_root, ckpt_dir, tmp_path):
     stem = app.compare_step("test", None, 1)
     items, status = app.compare_view("test", stem, None, "0-2", False)
     assert [c for _, c in items] == [f"real · {stem}", "mask", "synthetic · seed 0", "synthetic · seed 1", "synthetic · seed 2"]
-    assert {im.shape for im, _ in items} == {(256, 256, 3)}  # side by side at the same size
+    assert {load(p).shape for p, _ in items} == {(256, 256, 3)}  # side by side at the same size
     assert f"{stem} (1/224)" in status
     outlined, _ = app.compare_view("test", stem, None, "0", True)
-    assert not np.array_equal(outlined[0][0], items[0][0])
+    assert not np.array_equal(load(outlined[0][0]), load(items[0][0]))
     assert app.compare_find("test", "test_3_003") == "test_3_003"
     assert app.compare_random("test", stem) != stem and app.compare_step("train", None, -1).startswith("train_")
     with pytest.raises(UserError, match="at most 8 seeds"):

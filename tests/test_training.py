@@ -118,8 +118,11 @@ def test_two_gloo_processes_match_one_process(mini_dataset, tmp_path):
     a = load_file(str(tmp_path / "one" / "generator.safetensors"))
     b = load_file(str(tmp_path / "two" / "generator.safetensors"))
     params = [k for k in a if "running" not in k and "num_batches" not in k]
-    for k in params:  # Adam turns float-rounding differences of tiny gradients into steps of up to ~lr
-        assert torch.allclose(a[k], b[k], atol=5e-5, rtol=1e-3), (k, (a[k] - b[k]).abs().max())
+    diffs = torch.cat([(a[k] - b[k]).abs().flatten() for k in params])
+    # Adam divides by sqrt(v): rounding noise in near-zero gradients can move a weight by up to ~lr per step,
+    # but the typical weight must agree to float precision.
+    assert diffs.quantile(0.99) < 1e-4, diffs.quantile(0.99)
+    assert diffs.median() < 1e-5, diffs.median()
     # Same data shards and noise: the losses (averaged over ranks) agree step by step.
     la = [json.loads(l) for l in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
     lb = [json.loads(l) for l in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
