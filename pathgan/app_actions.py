@@ -190,12 +190,14 @@ class PathGANApp:
         return {"background": write_png(folder / "background.png", np.zeros((size, size, 3), np.uint8)), "layers": [], "composite": None}
 
     def canvas_value(self, ids: np.ndarray) -> dict:
-        """An editor value showing `ids` (PNG paths): black background, the nuclei on an editable (erasable) layer."""
+        """An editor value (PNG paths) showing `ids` as the canvas background, with an empty layer to draw on.
+
+        Not a layer of its own: Gradio's eraser stops working on layers loaded from a value. Nuclei of a loaded
+        mask are removed with the black background brush; the eraser takes back strokes drawn since.
+        """
         rgb = ids_to_palette(ids, self.scheme)
-        layer = np.dstack([rgb, np.where(ids > 0, 255, 0).astype(np.uint8)])
-        folder = self._export_folder()
-        return {"background": write_png(folder / "background.png", np.zeros_like(rgb)),
-                "layers": [write_png(folder / "nuclei.png", layer)], "composite": write_png(folder / "mask.png", rgb)}
+        path = write_png(self._export_folder() / "mask.png", rgb)
+        return {"background": path, "layers": [], "composite": None}
 
     def check_canvas_size(self, size) -> int:
         try:

@@ -139,3 +139,18 @@ def test_cli_flags_map_onto_the_config(mini_dataset, tmp_path):
     saved = json.loads((out / "config.json").read_text())
     assert saved["discriminator"]["arch"] == "vanilla" and saved["l1_weight"] == 10.0 and saved["augment"] is False
     assert saved["lr"] == TrainConfig.lr and saved["steps"] == 1
+
+
+def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_architecture(mini_dataset, tmp_path, tiny_checkpoint):
+    from pathgan.checkpoint import load_generator as load
+
+    start, _, _ = load(tiny_checkpoint)
+    cfg = tiny_config(mini_dataset, tmp_path / "ft", 0, init_generator=str(tiny_checkpoint))
+    cfg.generator = GeneratorConfig(ngf=16)  # ignored: the checkpoint's architecture wins
+    t = Trainer(cfg)
+    assert t.G.cfg.ngf == start.cfg.ngf
+    assert_same_weights(t.G, start)
+    t.cfg.steps = 2
+    t.run()
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["init_generator"] == str(tiny_checkpoint)
+    assert any(not torch.equal(a, b) for a, b in zip(t.G.parameters(), start.parameters()))

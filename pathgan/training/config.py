@@ -37,6 +37,7 @@ class TrainConfig:
     bf16: bool = _f(True, "bf16 autocast on CUDA (ignored on CPU)")
     channels_last: bool = _f(True, "channels_last memory format on CUDA")
     compile: bool = _f(False, "torch.compile the networks (CUDA)")
+    init_generator: str = _f("", "start from this generator checkpoint (fine-tuning); its architecture replaces the generator flags")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..checkpoint import atomic_write, save_generator
+from ..checkpoint import atomic_write, load_generator, save_generator
 from ..dataset import PairedDataset, scan_dataset
 from ..images import read_rgb
 from ..masks import read_mask
@@ -82,6 +82,10 @@ class Trainer:
         if len(self.data) < cfg.batch_size:
             raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
         self.scheme = scan.scheme
+        init = None
+        if cfg.init_generator and not resume:
+            init, _, init_config = load_generator(cfg.init_generator, expect_scheme=self.scheme)
+            cfg = replace(cfg, generator=init.cfg)
         gcfg = replace(cfg.generator, num_classes=self.scheme.num_classes)
         dcfg = replace(cfg.discriminator, num_classes=self.scheme.num_classes)
         self.cfg = cfg = replace(cfg, generator=gcfg, discriminator=dcfg)
@@ -90,6 +94,8 @@ class Trainer:
         self.G = build_generator(gcfg)
         self.D = build_discriminator(dcfg)
         init_weights(self.G)
+        if init is not None:
+            self.G.load_state_dict(init.state_dict())
         init_weights(self.D)
         cuda = self.device.type == "cuda"
         if cuda:
