@@ -47,7 +47,7 @@ def shown_errors(fn):
 def legend_html(app: PathGANApp) -> str:
     s = app.scheme
     items = [f'<span><span class="swatch" style="background:rgb{tuple(s.colors[i])}"></span>{s.names[i]}</span>' for i in range(1, len(s.names))]
-    items.append('<span><span class="swatch" style="background:#000"></span>background = eraser</span>')
+    items.append('<span><span class="swatch" style="background:#000"></span>background: black brush, or the eraser for your strokes</span>')
     return f'<div class="legend">{"".join(items)}</div>'
 
 
@@ -55,7 +55,8 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
     s = app.settings
     limit = s.concurrency or default_concurrency(s.device)
     synth_queue = dict(concurrency_id="synthesis", concurrency_limit=limit)
-    colours = ["#%02x%02x%02x" % tuple(c) for c in app.scheme.colors[1:]]
+    # One brush per nucleus class, then black for background (it paints over loaded masks; the eraser removes strokes).
+    colours = ["#%02x%02x%02x" % tuple(c) for c in (*app.scheme.colors[1:], app.scheme.colors[0])]
 
     with gr.Blocks(title="PathGAN", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# PathGAN: nucleus masks → synthetic H&E tiles\n"

@@ -192,8 +192,8 @@ class PathGANApp:
     def canvas_value(self, ids: np.ndarray) -> dict:
         """An editor value (PNG paths) showing `ids` as the canvas background, with an empty layer to draw on.
 
-        Not a layer of its own: Gradio's eraser stops working on layers loaded from a value. Nuclei of a loaded
-        mask are removed with the black background brush; the eraser takes back strokes drawn since.
+        Gradio's eraser only removes strokes drawn in the browser, never content set from Python (background or
+        layer alike), so nuclei of a loaded mask are painted out with the black background brush instead.
         """
         rgb = ids_to_palette(ids, self.scheme)
         path = write_png(self._export_folder() / "mask.png", rgb)

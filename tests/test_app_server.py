@@ -85,6 +85,16 @@ def test_synthesize_endpoint(client, masks):
     assert info["discriminator"] == "vanilla" and not np.array_equal(_tile(other[0]), first)
 
 
+def test_readme_client_example(server, monkeypatch):
+    """The README's three lines, verbatim but for the address."""
+    from pathgan.checkpoints_index import PROJECT_ROOT
+
+    monkeypatch.chdir(PROJECT_ROOT)
+    client = Client(server.url, verbose=False)
+    tiles, mask, zip_path, info = client.predict(handle_file("assets/example_2_mixed.png"), 0, 4, api_name="/synthesize")
+    assert len(tiles) == 4 and info["seeds"] == [0, 1, 2, 3] and zip_path.endswith(".zip") and Path(mask).exists()
+
+
 @pytest.mark.parametrize("mask,ckpt,message", [
     ("white", "", "match no class colour"),
     ("corrupt", "", "not a readable image"),

@@ -48,12 +48,17 @@ def browser():
         b.close()
 
 
-def stroke(page, points):
-    page.mouse.move(*points[0])
+def stroke(page, offsets, steps: int = 4):
+    """Drag through points given relative to the canvas centre (in screen pixels; the 256 canvas shows ~500 wide)."""
+    page.locator("#mask-canvas").scroll_into_view_if_needed()  # pressing Generate may have scrolled the page
+    box = page.locator("#mask-canvas .pixi-target canvas").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx + offsets[0][0], cy + offsets[0][1])
     page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x, y, steps=4)
+    for dx, dy in offsets[1:]:
+        page.mouse.move(cx + dx, cy + dy, steps=steps)  # each move redraws the canvas: keep them few
     page.mouse.up()
+    page.wait_for_timeout(1000)  # the editor sends its new value a moment after the stroke ends
 
 
 def pick_colour(page, rgb: str):
@@ -66,6 +71,12 @@ def fetch(url: str) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(r.read())).convert("RGB"))
 
 
+def snapped_counts(page) -> dict:
+    snapped = fetch(page.eval_on_selector("#snapped img", "e => e.src"))
+    colours, counts = np.unique(snapped.reshape(-1, 3), axis=0, return_counts=True)
+    return {tuple(int(v) for v in c): int(n) for c, n in zip(colours, counts)}
+
+
 def first_tile(page) -> np.ndarray:
     return fetch(page.eval_on_selector("#tiles img", "e => e.src"))
 
@@ -76,9 +87,11 @@ def upload(page, path: Path):
     chooser.value.set_files(str(path))
 
 
-def generate(page, caption: str):
+def generate(page, first_seed: int):
+    """Set the seed, press Generate, wait for that result (each call uses a new seed, so an old result never matches)."""
+    page.fill("#seed input", str(first_seed))
     page.click("#generate")
-    page.wait_for_selector(f"#tiles >> text='{caption}'", timeout=90_000)
+    page.wait_for_selector(f"#synth-status >> text=/seeds? {first_seed}[–,]/", timeout=90_000)
     page.wait_for_function("() => document.querySelector('#tiles img') && document.querySelector('#tiles img').complete", timeout=30_000)
 
 
@@ -96,15 +109,13 @@ def test_draw_generate_and_reseed(browser, served, tmp_path):
     page.wait_for_selector("[data-testid='toast-text']:has-text('canvas is empty')", timeout=30_000)
     page.click("[data-testid='toast-close']")
 
-    box = page.locator("#mask-canvas .pixi-target canvas").bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     pick_colour(page, RED)
-    stroke(page, [(cx - 150, cy - 120), (cx - 80, cy - 100), (cx - 30, cy - 60)])
+    stroke(page, [(-150, -120), (-80, -100), (-30, -60)])
     pick_colour(page, BLUE)
-    stroke(page, [(cx + 30, cy + 40), (cx + 140, cy + 130)])
+    stroke(page, [(30, 40), (140, 130)])
     page.fill("#variations input[type='number']", "2")
 
-    generate(page, "seed 0")
+    generate(page, 0)
     tile0 = first_tile(page)
     assert tile0.shape == (256, 256, 3)
     assert tile0.std() > 5 and len(np.unique(tile0.reshape(-1, 3), axis=0)) > 100, "the synthetic tile is blank"
@@ -116,8 +127,7 @@ def test_draw_generate_and_reseed(browser, served, tmp_path):
     assert colours == {(0, 0, 0), CONSEP.colors[2], CONSEP.colors[4]}, colours  # exact palette: black, red, blue only
     assert (snapped == CONSEP.colors[2]).all(-1).sum() > 100 and (snapped == CONSEP.colors[4]).all(-1).sum() > 100
 
-    page.fill("#seed input", "5")
-    generate(page, "seed 5")
+    generate(page, 5)
     tile5 = first_tile(page)
     assert np.abs(tile5.astype(int) - tile0.astype(int)).mean() > 1, "a new seed gave the same picture"
 
@@ -141,6 +151,25 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
 
     page.click("#examples button[aria-label='Thumbnail 2 of 5']")  # the examples gallery
     page.wait_for_selector("#mask-info >> text=/Example 2 mixed: 256×256 px/", timeout=30_000)
+    generate(page, 1)
+    loaded = snapped_counts(page)
+    assert set(loaded) == {(0, 0, 0), CONSEP.colors[2], CONSEP.colors[3], CONSEP.colors[4]}
+    # A red stroke over the loaded mask, half of it erased again; then the black brush paints nuclei out.
+    pick_colour(page, RED)
+    stroke(page, [(-160, 0), (160, 0)])
+    generate(page, 2)
+    drawn = snapped_counts(page)
+    page.click("#mask-canvas button[title='Erase']")
+    stroke(page, [(0, -40), (0, 40)], steps=2)
+    page.click("#mask-canvas button[title='Brush']")
+    pick_colour(page, "rgb(0, 0, 0)")
+    stroke(page, [(-200, -150), (200, -150)], steps=3)
+    generate(page, 3)
+    edited = snapped_counts(page)
+    red = CONSEP.colors[2]
+    assert drawn[red] > loaded[red] + 500 and edited[red] < drawn[red] - 100, (loaded, drawn, edited)
+    assert edited[(0, 0, 0)] > drawn[(0, 0, 0)] + 500, (drawn, edited)  # painted-out nuclei are background now
+
     page.click("#random-layout")
     page.wait_for_selector("#mask-info >> text=/Random layout 256×256/", timeout=30_000)
 
@@ -148,7 +177,7 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
     Image.fromarray(ids_to_palette(random_layout(256, 9), CONSEP)).save(palette)
     upload(page, palette)
     page.wait_for_selector("#mask-info >> text=/Loaded upload.png/", timeout=30_000)
-    generate(page, "seed 0")
+    generate(page, 10)
     snapped = fetch(page.eval_on_selector("#snapped img", "e => e.src"))
     assert np.array_equal(snapped, ids_to_palette(random_layout(256, 9), CONSEP))  # through the canvas and back, exactly
 
@@ -158,8 +187,8 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
     page.wait_for_selector("#mask-info >> text=/Canvas 512×512/", timeout=30_000)
     page.click("#random-layout")
     page.wait_for_selector("#mask-info >> text=/Random layout 512×512/", timeout=30_000)
-    generate(page, "seed 0")
-    page.wait_for_selector("#synth-status >> text=/of 512×512 px/", timeout=30_000)
+    generate(page, 11)
+    assert "of 512×512 px" in page.inner_text("#synth-status")
     assert fetch(page.eval_on_selector("#tiles img", "e => e.src")).shape == (512, 512, 3)
 
     corrupt = tmp_path / "corrupt.png"
@@ -173,5 +202,6 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
     page.wait_for_selector("h3:has-text('tiny')", timeout=30_000)
     assert "patchgan" in page.inner_text("body") and "Parameters" in page.inner_text("body")
     page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
-    shutil.copy(tmp_path / "model.png", OUTPUT / "model.png") if OUTPUT.exists() else None
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "model.png", OUTPUT / "model.png")
     page.close()

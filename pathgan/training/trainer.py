@@ -277,7 +277,10 @@ class Trainer:
             cfg.save(self.out / CONFIG_FILE)
             self._samples = self._sample_inputs()
         self._last_saved = self.step
-        old_handler = signal.signal(signal.SIGTERM, self._on_signal) if main or True else None
+        try:
+            old_handler = signal.signal(signal.SIGTERM, self._on_signal)
+        except ValueError:  # not the main thread (e.g. fine-tuning inside the app): no signal handling there
+            old_handler = None
         metrics = open(self.out / "metrics.jsonl", "a") if main else None
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not main, dynamic_ncols=True)
         self.G_train.train()
@@ -314,7 +317,8 @@ class Trainer:
             bar.close()
             if metrics:
                 metrics.close()
-            signal.signal(signal.SIGTERM, old_handler)
+            if old_handler is not None:
+                signal.signal(signal.SIGTERM, old_handler)
         path = self.save_checkpoint()
         self.write_samples()
         shutdown(self.dist)
