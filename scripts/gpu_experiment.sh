@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One prepared run on a lent GPU (issue 6): train the shipped recipe against both discriminators plus
 # two references side by side for TRAIN_S seconds, then score every kept snapshot on the test split.
-# Expects the data at $DATA and the Inception copy at $INCEPTION; writes to $OUT.
+# Expects the data at $DATA and the Inception copy at $INCEPTION; writes to $OUT. The device tool sends only
+# the checkout, so both were staged in the git-ignored .gpu/ for the run and deleted afterwards: the data
+# copied from ../shared/data/consep, and the FID Inception TorchScript re-saved with fp16 weights (44 MB;
+# features within 0.4 % of the standard ones) to fit the 64 MiB transfer.
 set -u
 DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION:-.gpu/inception_fp16.pt}; TRAIN_S=${TRAIN_S:-340}
 RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
