@@ -108,7 +108,7 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                         result = gr.State(None)
 
             with gr.Tab("Compare", id="compare") as compare_tab:
-                compare_status = gr.Markdown(app.compare_status())
+                gr.Markdown(app.compare_status())
                 stems, splits, first_split = _compare_choices(app)
                 with gr.Row(equal_height=True):
                     split = gr.Dropdown(splits, value=first_split, label="Split", scale=1)

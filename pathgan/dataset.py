@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .images import IMAGE_SUFFIXES, ImageError, read_rgb
+from .images import IMAGE_SUFFIXES, read_rgb
 from .masks import MaskError, read_mask
 from .schemes import ClassScheme, scheme_for_dataset
 from .tensors import image_to_tensor, mask_to_onehot

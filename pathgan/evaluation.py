@@ -13,7 +13,6 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from . import __version__, data_root

@@ -6,7 +6,7 @@ Id 0 is always background; the generator sees ids 1..K as K one-hot channels.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 

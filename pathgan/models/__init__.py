@@ -1,7 +1,7 @@
 """Networks chosen by name, so a checkpoint can say which one it holds."""
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 from torch import nn
 
@@ -60,5 +60,5 @@ def use_running_stats(model: nn.Module, on: bool) -> None:
 __all__ = [
     "GeneratorConfig", "DiscriminatorConfig", "UNetGenerator", "PatchGANDiscriminator", "VanillaDiscriminator",
     "build_generator", "build_discriminator", "generator_config", "discriminator_config", "count_parameters",
-    "use_running_stats", "GENERATORS", "DISCRIMINATORS", "asdict",
+    "use_running_stats", "GENERATORS", "DISCRIMINATORS",
 ]

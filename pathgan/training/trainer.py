@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import signal
 import subprocess
 import time
@@ -10,7 +9,6 @@ from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -23,7 +21,7 @@ from ..models import build_discriminator, build_generator
 from ..seeds import torch_generator
 from ..synthesis import Synthesizer
 from .config import TrainConfig
-from .distributed import Dist, init_distributed, shutdown
+from .distributed import init_distributed, shutdown
 from .losses import gan_loss, mode_seeking_loss
 from .samples import sample_grid, write_sample_grid
 
