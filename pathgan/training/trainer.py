@@ -123,6 +123,7 @@ class Trainer:
             self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and cfg.bf16 else nullcontext()
         self._stop_signal = None
+        self._last_saved = self.step  # named in the NaN message, so defined before any step runs
 
     # ---- state -------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -274,7 +275,6 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             cfg.save(self.out / CONFIG_FILE)
             self._samples = self._sample_inputs()
-        self._last_saved = self.step
         try:
             old_handler = signal.signal(signal.SIGTERM, self._on_signal)
         except ValueError:  # not the main thread (e.g. fine-tuning inside the app): no signal handling there
