@@ -152,8 +152,12 @@ class PathGANApp:
         return [(e.label, str(e.path)) for e in self.entries]
 
     def default_checkpoint(self) -> str | None:
+        """The usable checkpoint with the lowest evaluated FID; the first usable one when none has a report."""
         usable = [e for e in self.entries if e.error is None]
-        return str(usable[0].path) if usable else (str(self.entries[0].path) if self.entries else None)
+        if not usable:
+            return str(self.entries[0].path) if self.entries else None
+        scored = [(fid, i) for i, e in enumerate(usable) if (fid := _report_fid(e.path)) is not None]
+        return str(usable[min(scored)[1]].path if scored else usable[0].path)
 
     def checkpoint_status(self) -> str:
         if not self.entries:
@@ -479,6 +483,12 @@ class PathGANApp:
             if readme.is_file():
                 return _strip_front_matter(readme.read_text(errors="replace"))
         return None
+
+
+def _report_fid(checkpoint: Path) -> float | None:
+    report = read_report(checkpoint) or {}
+    fid = report.get("fid")
+    return float(fid) if isinstance(fid, (int, float)) and not isinstance(fid, bool) else None
 
 
 def write_png(path: Path, image: np.ndarray) -> str:

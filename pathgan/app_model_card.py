@@ -105,6 +105,13 @@ def render_model_card(entry: CheckpointEntry, report: dict | None) -> str:
     else:
         out.append("_no provenance recorded in this checkpoint_")
 
+    cal = cfg.get("calibration")
+    if isinstance(cal, dict):
+        per_channel = ", ".join(f"{c} ×{_fmt(s)} {_fmt(o)}" for c, s, o in zip("RGB", cal.get("scale") or [], cal.get("offset") or []))
+        fitted = cal.get("fitted_on") or {}
+        out.append(f"- Colour calibration ({cal.get('kind', '?')}): {per_channel}; fitted on {fitted.get('masks', '?')} "
+                   f"{fitted.get('split', '?')} masks")
+
     out.append("#### Evaluation")
     out.append(render_report(report, entry.report_path.name))
     return "\n\n".join(out)

@@ -14,6 +14,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .colour_calibration import ColourCalibration
 from .models import build_generator, generator_config
 from .schemes import ClassScheme
 
@@ -45,7 +46,8 @@ def atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
-def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassScheme, provenance: dict | None = None, half: bool = False) -> dict:
+def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassScheme, provenance: dict | None = None, half: bool = False,
+                   calibration: ColourCalibration | None = None) -> dict:
     """Write `path` (.safetensors) and its config `path.json`; returns the config."""
     path = Path(path)
     config = {
@@ -56,6 +58,8 @@ def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassSc
         "provenance": provenance or {},
         "dtype": "float16" if half else "float32",
     }
+    if calibration is not None:
+        config["calibration"] = calibration.to_dict()
     tensors = {}
     for k, v in generator.state_dict().items():
         v = v.detach().cpu().contiguous()
@@ -92,6 +96,16 @@ def read_config(path: str | Path) -> dict:
     return config
 
 
+def read_calibration(path: str | Path, config: dict) -> ColourCalibration | None:
+    """The colour calibration a checkpoint's config carries, None when it has none."""
+    if config.get("calibration") is None:
+        return None
+    try:
+        return ColourCalibration.from_dict(config["calibration"])
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}; re-run `python -m pathgan calibrate` on the uncalibrated checkpoint") from None
+
+
 def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, device: str | torch.device = "cpu"):
     """Load -> (generator in eval mode, scheme, config). Errors say what is wrong with the file."""
     path = Path(path)
@@ -107,6 +121,7 @@ def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, d
         generator = build_generator(cfg)
     except (ValueError, TypeError, KeyError) as e:
         raise CheckpointError(f"{path}: unsupported architecture in config: {e}") from None
+    read_calibration(path, config)  # a bad entry fails here, at load, not at the first tile
     try:
         tensors = load_file(str(path))
     except SafetensorError as e:

@@ -10,6 +10,7 @@ COMMANDS = {
     "train": "train a generator against a PatchGAN or vanilla discriminator",
     "evaluate": "FID, KID, precision/recall, diversity and memorisation of a checkpoint",
     "fid": "FID and KID between two folders of images",
+    "calibrate": "fit a checkpoint's colour calibration on its training split (writes a new file)",
     "bench": "print throughput and memory figures",
 }
 

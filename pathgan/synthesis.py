@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_generator
+from .checkpoint import load_generator, read_calibration
 from .masks import check_ids
 from .schemes import ClassScheme
 from .seeds import torch_generator
@@ -54,6 +54,7 @@ class Synthesizer:
         self.generator = generator.to(self.device).eval()
         self.scheme = scheme
         self.config = config or {}
+        self.calibration = read_calibration("checkpoint config", self.config)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None) -> "Synthesizer":
@@ -77,7 +78,8 @@ class Synthesizer:
         padded = np.pad(ids, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)), mode="symmetric") if ph or pw else ids
         out = self._generate_tiled(padded, seeds)
         out = out[:, :, ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
-        return tensor_to_images(out)
+        images = tensor_to_images(out)
+        return self.calibration.apply(images) if self.calibration else images
 
     def _generate_tiled(self, ids: np.ndarray, seeds: list[int]) -> torch.Tensor:
         H, W = ids.shape

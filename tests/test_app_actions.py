@@ -140,6 +140,16 @@ def test_synthesizer_cache_reloads_replaced_file_and_explains_missing(ckpt_dir):
         cache.get(path)
 
 
+def test_default_checkpoint_is_the_best_evaluated_one(ckpt_dir, tmp_path):
+    settings = AppSettings(checkpoint_search=(str(ckpt_dir),), output_dir=tmp_path / "exports")
+    assert PathGANApp(settings).default_checkpoint().endswith("a_patchgan.safetensors")  # no reports: the first
+    report_path(ckpt_dir / "a_patchgan.safetensors").write_text(json.dumps({"fid": 170.1}))
+    report_path(ckpt_dir / "b_vanilla.safetensors").write_text(json.dumps({"fid": 150.8}))
+    assert PathGANApp(settings).default_checkpoint().endswith("b_vanilla.safetensors")
+    report_path(ckpt_dir / "b_vanilla.safetensors").write_text("{not json")  # unreadable report: not a winner
+    assert PathGANApp(settings).default_checkpoint().endswith("a_patchgan.safetensors")
+
+
 # -- masks: canvas, uploads, examples, random layouts --------------------------------------------
 
 def test_antialiased_canvas_snaps_to_exact_classes(app):

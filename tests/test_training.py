@@ -154,3 +154,39 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_architecture(mini_da
     t.run()
     assert json.loads((tmp_path / "ft" / "config.json").read_text())["init_generator"] == str(tiny_checkpoint)
     assert any(not torch.equal(a, b) for a, b in zip(t.G.parameters(), start.parameters()))
+
+
+def test_discriminator_warmup_leaves_the_generator_alone_then_trains_it(mini_dataset, tmp_path, tiny_checkpoint):
+    start, _, _ = load_generator(tiny_checkpoint)
+    t = Trainer(tiny_config(mini_dataset, tmp_path / "ft", 3, init_generator=str(tiny_checkpoint), d_warmup_steps=3))
+    d_before = [p.detach().clone() for p in t.D.parameters()]
+    t.run()
+    assert_same_weights(t.G, start)
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, t.D.parameters()))
+    lines = [json.loads(l) for l in (tmp_path / "ft" / "metrics.jsonl").read_text().splitlines()]
+    assert all(l["loss_g_gan"] == 0 and l["loss_d"] > 0 and l["loss_l1"] > 0 for l in lines)
+    t.cfg.steps = 4
+    t.run()
+    assert any(not torch.equal(a, b) for a, b in zip(t.G.parameters(), start.parameters()))
+
+
+def test_moving_average_is_saved_and_resumes_exactly(mini_dataset, tmp_path):
+    straight = Trainer(tiny_config(mini_dataset, tmp_path / "a", 6, ema_decay=0.5))
+    straight.run()
+    saved, _, config = load_generator(tmp_path / "a" / "generator.safetensors")
+    assert config["provenance"]["ema_decay"] == 0.5
+    assert_same_weights(saved, straight.G_ema)
+    raw, _, raw_config = load_generator(tmp_path / "a" / "generator-raw.safetensors")
+    assert_same_weights(raw, straight.G)
+    assert "ema_decay" not in raw_config["provenance"]
+    assert any(not torch.equal(a, b) for a, b in zip(straight.G_ema.parameters(), straight.G.parameters()))
+    Trainer(tiny_config(mini_dataset, tmp_path / "b", 3, ema_decay=0.5)).run()
+    resumed = Trainer(tiny_config(mini_dataset, tmp_path / "b", 6, ema_decay=0.5), resume=True)
+    resumed.run()
+    assert_same_weights(straight.G_ema, resumed.G_ema)
+    assert_same_weights(straight.G, resumed.G)
+
+
+def test_ema_decay_out_of_range_is_refused(mini_dataset, tmp_path):
+    with pytest.raises(ValueError, match="ema-decay"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "a", 1, ema_decay=1.0))

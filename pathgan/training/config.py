@@ -38,6 +38,8 @@ class TrainConfig:
     channels_last: bool = _f(True, "channels_last memory format on CUDA")
     compile: bool = _f(False, "torch.compile the networks (CUDA)")
     init_generator: str = _f("", "start from this generator checkpoint (fine-tuning); its architecture replaces the generator flags")
+    d_warmup_steps: int = _f(0, "first steps train only the discriminator against the fixed generator; lets a fresh discriminator catch up when fine-tuning")
+    ema_decay: float = _f(0.0, "keep an exponential moving average of the generator weights with this per-step decay (e.g. 0.995) and save the average; 0: off")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 

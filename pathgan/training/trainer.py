@@ -1,6 +1,7 @@
 """The training loop: data -> networks -> losses -> optimizers, with checkpoints, samples and metrics."""
 from __future__ import annotations
 
+import copy
 import json
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from .samples import sample_grid, write_sample_grid
 STATE_FILE = "train_state.pt"
 CONFIG_FILE = "config.json"
 GENERATOR_FILE = "generator.safetensors"
+RAW_GENERATOR_FILE = "generator-raw.safetensors"  # written beside the moving average when --ema-decay is on
 
 
 class TrainingError(RuntimeError):
@@ -104,6 +106,10 @@ class Trainer:
         self.G.to(self.device, memory_format=fmt)
         self.D.to(self.device, memory_format=fmt)
         self.fmt = fmt
+        if not 0.0 <= cfg.ema_decay < 1.0:
+            raise ValueError(f"--ema-decay must be in [0, 1), not {cfg.ema_decay}")
+        # The average is what gets saved and sampled: it smooths the step-to-step swings of GAN training.
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema_decay > 0 else None
         self.g_opt = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.d_opt = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.step = 0
@@ -131,6 +137,7 @@ class Trainer:
             "step": self.step,
             "wall_time": self.wall_time,
             "G": self.G.state_dict(),
+            "G_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "D": self.D.state_dict(),
             "g_opt": self.g_opt.state_dict(),
             "d_opt": self.d_opt.state_dict(),
@@ -143,6 +150,9 @@ class Trainer:
             raise ValueError(f"cannot resume: {path} does not exist (was the run started with --out {self.out}?)")
         state = torch.load(path, map_location="cpu", weights_only=True)
         self.G.load_state_dict(state["G"])
+        if self.G_ema is not None:
+            # A run that had no average yet (EMA switched on at resume) starts it from the current weights.
+            self.G_ema.load_state_dict(state["G_ema"] if state.get("G_ema") is not None else state["G"])
         self.D.load_state_dict(state["D"])
         self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
@@ -169,10 +179,29 @@ class Trainer:
             "wall_time_s": round(self.wall_time, 1),
             "train_config": self.cfg.to_dict(),
         }
-        save_generator(self.out / GENERATOR_FILE, self.G, self.scheme, provenance, half=self.cfg.half_weights)
+        if self.G_ema is not None:
+            provenance["ema_decay"] = self.cfg.ema_decay
+        G = self.exported_generator
+        save_generator(self.out / GENERATOR_FILE, G, self.scheme, provenance, half=self.cfg.half_weights)
+        if self.G_ema is not None:  # the raw weights too, so the average can be shown to help
+            raw = {k: v for k, v in provenance.items() if k != "ema_decay"}
+            save_generator(self.out / RAW_GENERATOR_FILE, self.G, self.scheme, raw, half=self.cfg.half_weights)
         if self.cfg.keep_snapshots:
-            save_generator(self.out / f"generator-step{self.step:06d}.safetensors", self.G, self.scheme, provenance, half=self.cfg.half_weights)
+            save_generator(self.out / f"generator-step{self.step:06d}.safetensors", G, self.scheme, provenance, half=self.cfg.half_weights)
         return self.out / GENERATOR_FILE
+
+    @property
+    def exported_generator(self) -> nn.Module:
+        """The weights that are saved and sampled: the moving average when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = self.cfg.ema_decay
+        for avg, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            avg.lerp_(p, 1.0 - decay)
+        for avg, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            avg.copy_(b)
 
     # ---- one step ----------------------------------------------------------------------
     def _batch(self):
@@ -193,6 +222,8 @@ class Trainer:
         cfg = self.cfg
         onehot, real, rngs, positions = self._batch()
         n = onehot.shape[0]
+        if self.step < cfg.d_warmup_steps:
+            return self._discriminator_only_step(onehot, real, rngs)
         diverse = cfg.diversity_weight > 0
         if diverse:
             # Two noise draws per mask in one forward pass (DDP wants one forward per backward).
@@ -204,16 +235,7 @@ class Trainer:
             fakes = self.G_train(onehot_g, rngs_g)
         fake = fakes[:n]
 
-        # Discriminator: real and fake in one pass (per-sample normalisation keeps them independent).
-        for p in self.D.parameters():
-            p.requires_grad_(True)
-        self.d_opt.zero_grad(set_to_none=True)
-        with self.autocast:
-            logits = self.D_train(torch.cat([onehot, onehot]), torch.cat([real, fake.detach()]))
-        loss_d = 0.5 * (gan_loss(logits[:n], True) + gan_loss(logits[n:], False))
-        self._check_finite(loss_d, "discriminator")
-        loss_d.backward()
-        self.d_opt.step()
+        loss_d = self._discriminator_update(onehot, real, fake.detach())
 
         # Generator: fool D, match the real tile in L1, and (optionally) keep noise draws apart.
         for p in self.D.parameters():
@@ -228,7 +250,34 @@ class Trainer:
         self._check_finite(loss_g, "generator")
         loss_g.backward()
         self.g_opt.step()
+        if self.G_ema is not None:
+            self._update_ema()
         self.step += 1
+        return self._losses(loss_d, loss_gan, loss_l1, loss_div)
+
+    def _discriminator_update(self, onehot: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Real and fake in one pass (per-sample normalisation keeps them independent)."""
+        n = onehot.shape[0]
+        for p in self.D.parameters():
+            p.requires_grad_(True)
+        self.d_opt.zero_grad(set_to_none=True)
+        with self.autocast:
+            logits = self.D_train(torch.cat([onehot, onehot]), torch.cat([real, fake]))
+        loss_d = 0.5 * (gan_loss(logits[:n], True) + gan_loss(logits[n:], False))
+        self._check_finite(loss_d, "discriminator")
+        loss_d.backward()
+        self.d_opt.step()
+        return loss_d
+
+    def _discriminator_only_step(self, onehot: torch.Tensor, real: torch.Tensor, rngs) -> dict:
+        with torch.no_grad(), self.autocast:
+            fake = self.G(onehot, rngs)  # the plain module: DDP's reducer expects a backward after its forward
+        loss_d = self._discriminator_update(onehot, real, fake)
+        self.step += 1
+        zero = torch.zeros((), device=self.device)
+        return self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero)
+
+    def _losses(self, loss_d, loss_gan, loss_l1, loss_div) -> dict:
         losses = torch.stack([loss_d.detach(), loss_gan.detach(), loss_l1.detach(), loss_div.detach().float()]).float()
         return dict(zip(("loss_d", "loss_g_gan", "loss_l1", "loss_div"), self.dist.all_mean(losses).tolist()))
 
@@ -257,7 +306,7 @@ class Trainer:
         if not self.dist.is_main:
             return None
         path = self.out / "samples" / f"step_{self.step:06d}.png"
-        synth = Synthesizer(self.G, self.scheme, self.device)
+        synth = Synthesizer(self.exported_generator, self.scheme, self.device)
         try:
             write_sample_grid(path, sample_grid(synth, *self._samples))
         finally:
