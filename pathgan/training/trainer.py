@@ -84,7 +84,7 @@ class Trainer:
         self.scheme = scan.scheme
         init = None
         if cfg.init_generator and not resume:
-            init, _, init_config = load_generator(cfg.init_generator, expect_scheme=self.scheme)
+            init, _, _ = load_generator(cfg.init_generator, expect_scheme=self.scheme)
             cfg = replace(cfg, generator=init.cfg)
         gcfg = replace(cfg.generator, num_classes=self.scheme.num_classes)
         dcfg = replace(cfg.discriminator, num_classes=self.scheme.num_classes)
@@ -179,15 +179,13 @@ class Trainer:
             "wall_time_s": round(self.wall_time, 1),
             "train_config": self.cfg.to_dict(),
         }
-        if self.G_ema is not None:
-            provenance["ema_decay"] = self.cfg.ema_decay
-        G = self.exported_generator
-        save_generator(self.out / GENERATOR_FILE, G, self.scheme, provenance, half=self.cfg.half_weights)
+        G, exported = self.exported_generator, provenance
         if self.G_ema is not None:  # the raw weights too, so the average can be shown to help
-            raw = {k: v for k, v in provenance.items() if k != "ema_decay"}
-            save_generator(self.out / RAW_GENERATOR_FILE, self.G, self.scheme, raw, half=self.cfg.half_weights)
+            exported = {**provenance, "ema_decay": self.cfg.ema_decay}
+            save_generator(self.out / RAW_GENERATOR_FILE, self.G, self.scheme, provenance, half=self.cfg.half_weights)
+        save_generator(self.out / GENERATOR_FILE, G, self.scheme, exported, half=self.cfg.half_weights)
         if self.cfg.keep_snapshots:
-            save_generator(self.out / f"generator-step{self.step:06d}.safetensors", G, self.scheme, provenance, half=self.cfg.half_weights)
+            save_generator(self.out / f"generator-step{self.step:06d}.safetensors", G, self.scheme, exported, half=self.cfg.half_weights)
         return self.out / GENERATOR_FILE
 
     @property
