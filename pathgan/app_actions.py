@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from .checkpoint import CheckpointError
 from .checkpoints_index import (
     DEFAULT_SEARCH, PROJECT_ROOT, CheckpointEntry, SynthesizerCache, describe_search, find_checkpoints,
-    no_checkpoint_message, parse_search, read_report, resolve_checkpoint,
+    best_usable, no_checkpoint_message, parse_search, read_report, resolve_checkpoint,
 )
 from .compare import HOW_TO_POINT, CompareError, PairedFolder, find_stem, open_paired_folder, random_stem, step_stem
 from .layouts import random_layout
@@ -156,8 +156,7 @@ class PathGANApp:
         usable = [e for e in self.entries if e.error is None]
         if not usable:
             return str(self.entries[0].path) if self.entries else None
-        scored = [(fid, i) for i, e in enumerate(usable) if (fid := _report_fid(e.path)) is not None]
-        return str(usable[min(scored)[1]].path if scored else usable[0].path)
+        return str(best_usable(usable).path)
 
     def checkpoint_status(self) -> str:
         if not self.entries:
@@ -483,12 +482,6 @@ class PathGANApp:
             if readme.is_file():
                 return _strip_front_matter(readme.read_text(errors="replace"))
         return None
-
-
-def _report_fid(checkpoint: Path) -> float | None:
-    report = read_report(checkpoint) or {}
-    fid = report.get("fid")
-    return float(fid) if isinstance(fid, (int, float)) and not isinstance(fid, bool) else None
 
 
 def write_png(path: Path, image: np.ndarray) -> str:

@@ -141,6 +141,17 @@ def resolve_checkpoint(entries: list[CheckpointEntry], choice: str | None, searc
     raise CheckpointError(f"no checkpoint {choice!r} among those found ({names}); press 'Rescan' if it was just added")
 
 
+def best_usable(usable: list[CheckpointEntry]) -> CheckpointEntry:
+    """The entry with the lowest evaluated FID; the first one when none has a report."""
+    scored = [(fid, i) for i, e in enumerate(usable) if (fid := _report_fid(e.path)) is not None]
+    return usable[min(scored)[1]] if scored else usable[0]
+
+
+def _report_fid(checkpoint: Path) -> float | None:
+    fid = (read_report(checkpoint) or {}).get("fid")
+    return float(fid) if isinstance(fid, (int, float)) and not isinstance(fid, bool) else None
+
+
 def _same_file(choice: str, path: Path) -> bool:
     try:
         return Path(choice).resolve() == path.resolve()
