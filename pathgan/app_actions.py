@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from .checkpoint import CheckpointError
 from .checkpoints_index import (
     DEFAULT_SEARCH, PROJECT_ROOT, CheckpointEntry, SynthesizerCache, describe_search, find_checkpoints,
-    best_usable, no_checkpoint_message, parse_search, read_report, resolve_checkpoint,
+    no_checkpoint_message, parse_search, read_report, resolve_checkpoint,
 )
 from .compare import HOW_TO_POINT, CompareError, PairedFolder, find_stem, open_paired_folder, random_stem, step_stem
 from .layouts import random_layout
@@ -153,10 +153,10 @@ class PathGANApp:
 
     def default_checkpoint(self) -> str | None:
         """The usable checkpoint with the lowest evaluated FID; the first usable one when none has a report."""
-        usable = [e for e in self.entries if e.error is None]
-        if not usable:
+        try:
+            return str(resolve_checkpoint(self.entries, None, self.settings.checkpoint_search).path)
+        except CheckpointError:  # none, or none readable: the dropdown still shows what is there
             return str(self.entries[0].path) if self.entries else None
-        return str(best_usable(usable).path)
 
     def checkpoint_status(self) -> str:
         if not self.entries:

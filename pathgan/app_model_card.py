@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numbers
 
+from .checkpoint import CheckpointError, read_compression_match
 from .checkpoints_index import CheckpointEntry
 
 # Shown first, in this order, when a report has them; everything else follows alphabetically.
@@ -111,6 +112,18 @@ def render_model_card(entry: CheckpointEntry, report: dict | None) -> str:
         fitted = cal.get("fitted_on") or {}
         out.append(f"- Colour calibration ({cal.get('kind', '?')}): {per_channel}; fitted on {fitted.get('masks', '?')} "
                    f"{fitted.get('split', '?')} masks")
+    sel = cfg.get("colour_selection")
+    if isinstance(sel, dict) and isinstance(sel.get("with"), dict) and isinstance(sel.get("without"), dict):
+        out.append(f"- Colour map {'kept' if sel.get('kept') else 'not applied'}: on {sel.get('images', '?')} {sel.get('split', '?')} tiles "
+                   f"it gave FID {_fmt(sel['with'].get('fid'))} against {_fmt(sel['without'].get('fid'))} without it")
+    try:
+        compression = read_compression_match(entry.path, cfg)
+    except CheckpointError as e:
+        compression, out = None, out + [f"- Compression matching: unreadable ({e})"]
+    if compression:
+        fitted = compression.fitted_on
+        out.append(f"- Compression matching: every tile is passed through {compression.description}, as "
+                   f"{fitted.get('matching_files', '?')} of the {fitted.get('files', '?')} {fitted.get('split', '?')} tiles were encoded")
 
     out.append("#### Evaluation")
     out.append(render_report(report, entry.report_path.name))

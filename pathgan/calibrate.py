@@ -1,20 +1,29 @@
-"""Fit a checkpoint's colour calibration on its training split and save a calibrated copy.
+"""Fit a checkpoint's colour calibration on its training split, read the training tiles' JPEG encoding,
+and save a calibrated copy that carries both.
+
+With --colour auto (the default) the colour map is kept only if it lowers FID on the fitting split, so the
+choice, like the fit, never looks at test data.
 
 The original checkpoint is never touched: the result goes to a new file (default <stem>-calibrated).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import data_root
 from .checkpoint import config_path, load_generator, save_generator
 from .colour_calibration import ColourCalibration, calibrated_path, fit_colour_calibration
+from .compression_matching import CompressionMatch, read_compression
 from .dataset import scan_dataset
 from .images import read_rgb
 from .masks import read_mask
 from .seeds import parse_seeds
 from .synthesis import Synthesizer
+
+
+COLOUR_CHOICES = ("auto", "on", "off")
 
 
 @dataclass
@@ -23,17 +32,30 @@ class CalibrationConfig:
     split: str = field(default="train", metadata={"help": "split to fit on; keep it the training split so the test split stays unseen"})
     seeds: str = field(default="100", metadata={"help": "seeds rendered per mask for the fit"})
     out: str | None = field(default=None, metadata={"help": "calibrated checkpoint to write; None: <stem>-calibrated.safetensors beside the input"})
+    colour: str = field(default="auto", metadata={"help": "per-channel colour map: on, off, or auto (kept only if it lowers FID on the fitting split; needs the Inception weights)",
+                                                  "choices": COLOUR_CHOICES})
+    match_compression: bool = field(default=True, metadata={"help": "pass tiles through the training tiles' own JPEG encoding (read from the files); --no-match-compression keeps them lossless"})
     device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N; None: CUDA if present"})
 
 
-def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | None = None) -> tuple[Path, ColourCalibration]:
+@dataclass(frozen=True)
+class CalibrationResult:
+    out: Path
+    colour: ColourCalibration | None  # None: not applied (off, or auto found it did not help)
+    compression: CompressionMatch | None
+    selection: dict | None  # auto only: FID and KID on the fitting split with and without the colour map
+
+
+def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | None = None) -> CalibrationResult:
     config = config or CalibrationConfig()
+    if config.colour not in COLOUR_CHOICES:
+        raise ValueError(f"colour must be one of {', '.join(COLOUR_CHOICES)}, got {config.colour!r}")
     checkpoint = Path(checkpoint)
     out = Path(config.out) if config.out else calibrated_path(checkpoint)
     if out.resolve() == checkpoint.resolve() or config_path(out).resolve() == config_path(checkpoint).resolve():
         raise ValueError(f"--out {out} would overwrite the checkpoint being calibrated; choose another file name")
     generator, scheme, ck_config = load_generator(checkpoint)
-    ck_config = {k: v for k, v in ck_config.items() if k != "calibration"}  # always fitted on the raw network
+    ck_config = {k: v for k, v in ck_config.items() if k not in ("calibration", "compression", "colour_selection")}  # from the raw network
     synth = Synthesizer(generator, scheme, config.device, ck_config)
     root = Path(config.data) if config.data else Path(data_root()) / "consep"
     scan = scan_dataset(root, config.split, scheme)
@@ -42,10 +64,46 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
         raise ValueError(f"{root}: split '{config.split}' has no mask/image pairs to fit a calibration on")
     seeds = parse_seeds(config.seeds)
     masks = [read_mask(p.mask_path, scheme) for p in scan.pairs]  # every mask checked before any work
-    synthetic = (im for ids in masks for im in synth.generate(ids, seeds))
-    real = (read_rgb(p.image_path) for p in scan.pairs)
+    real_paths = [p.image_path for p in scan.pairs]
     fitted_on = {"data": str(root), "split": config.split, "masks": len(masks), "seeds": config.seeds}
-    calibration = fit_colour_calibration(synthetic, real, fitted_on)
+    compression = read_compression(real_paths, fitted_on) if config.match_compression else None
+    selection = None
+    if config.colour == "auto":
+        synthetic = [im for ids in masks for im in synth.generate(ids, seeds)]  # scored twice, so kept
+        colour = fit_colour_calibration(synthetic, (read_rgb(p) for p in real_paths), fitted_on)
+        selection = _score_colour_map(synthetic, real_paths, colour, compression, config)
+        colour = colour if selection["kept"] else None
+    elif config.colour == "on":
+        synthetic = (im for ids in masks for im in synth.generate(ids, seeds))
+        colour = fit_colour_calibration(synthetic, (read_rgb(p) for p in real_paths), fitted_on)
+    else:
+        colour = None
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_generator(out, generator, scheme, ck_config.get("provenance"), half=ck_config.get("dtype") == "float16", calibration=calibration)
-    return out, calibration
+    save_generator(out, generator, scheme, ck_config.get("provenance"), half=ck_config.get("dtype") == "float16",
+                   calibration=colour, compression=compression, colour_selection=selection)
+    return CalibrationResult(out, colour, compression, selection)
+
+
+def _score_colour_map(synthetic: list, real_paths: list[Path], colour: ColourCalibration, compression: CompressionMatch | None,
+                      config: CalibrationConfig) -> dict:
+    """FID and KID of the fitting split's tiles without and with the colour map (each then JPEG-matched, as shipped)."""
+    from .metrics import InceptionFeatures, SmallSampleWarning, feature_statistics, fid_from_stats, image_set_features, kid
+
+    extractor = InceptionFeatures(None, config.device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)  # both candidates share N, so the bias cancels in the comparison
+        real = image_set_features(real_paths, extractor, f"real {config.split}", progress=False)
+    scores = {}
+    for name, cal in (("without", None), ("with", colour)):
+        feats = extractor.features((_finish(im, cal, compression) for im in synthetic), total=len(synthetic), desc=f"colour map {name}")
+        mean, cov = feature_statistics(feats)
+        scores[name] = {"fid": round(fid_from_stats(real.mean, real.cov, mean, cov), 3),
+                        "kid": round(kid(real.features, feats, 100, 1000, 0)["mean"], 5)}
+    return {"split": config.split, "images": len(synthetic), "criterion": "fid", **scores,
+            "kept": scores["with"]["fid"] < scores["without"]["fid"]}
+
+
+def _finish(image, colour: ColourCalibration | None, compression: CompressionMatch | None):
+    if colour is not None:
+        image = colour.apply([image])[0]
+    return compression.apply([image])[0] if compression is not None else image

@@ -15,6 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .colour_calibration import ColourCalibration
+from .compression_matching import CompressionMatch
 from .models import build_generator, generator_config
 from .schemes import ClassScheme
 
@@ -47,7 +48,8 @@ def atomic_write(path: Path, write) -> None:
 
 
 def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassScheme, provenance: dict | None = None, half: bool = False,
-                   calibration: ColourCalibration | None = None) -> dict:
+                   calibration: ColourCalibration | None = None, compression: CompressionMatch | None = None,
+                   colour_selection: dict | None = None) -> dict:
     """Write `path` (.safetensors) and its config `path.json`; returns the config."""
     path = Path(path)
     config = {
@@ -60,6 +62,10 @@ def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassSc
     }
     if calibration is not None:
         config["calibration"] = calibration.to_dict()
+    if compression is not None:
+        config["compression"] = compression.to_dict()
+    if colour_selection is not None:
+        config["colour_selection"] = colour_selection  # why the colour map is there or not: provenance only
     tensors = {}
     for k, v in generator.state_dict().items():
         v = v.detach().cpu().contiguous()
@@ -98,10 +104,19 @@ def read_config(path: str | Path) -> dict:
 
 def read_calibration(path: str | Path, config: dict) -> ColourCalibration | None:
     """The colour calibration a checkpoint's config carries, None when it has none."""
-    if config.get("calibration") is None:
+    return _read_post_processing(path, config, "calibration", ColourCalibration)
+
+
+def read_compression_match(path: str | Path, config: dict) -> CompressionMatch | None:
+    """The JPEG encoding a checkpoint's tiles are passed through, None when it has none."""
+    return _read_post_processing(path, config, "compression", CompressionMatch)
+
+
+def _read_post_processing(path, config: dict, key: str, cls):
+    if config.get(key) is None:
         return None
     try:
-        return ColourCalibration.from_dict(config["calibration"])
+        return cls.from_dict(config[key])
     except ValueError as e:
         raise CheckpointError(f"{path}: {e}; re-run `python -m pathgan calibrate` on the uncalibrated checkpoint") from None
 
@@ -121,7 +136,8 @@ def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, d
         generator = build_generator(cfg)
     except (ValueError, TypeError, KeyError) as e:
         raise CheckpointError(f"{path}: unsupported architecture in config: {e}") from None
-    read_calibration(path, config)  # a bad entry fails here, at load, not at the first tile
+    read_calibration(path, config)  # bad entries fail here, at load, not at the first tile
+    read_compression_match(path, config)
     try:
         tensors = load_file(str(path))
     except SafetensorError as e:

@@ -120,7 +120,7 @@ def no_checkpoint_message(search=DEFAULT_SEARCH) -> str:
 
 
 def resolve_checkpoint(entries: list[CheckpointEntry], choice: str | None, search=DEFAULT_SEARCH) -> CheckpointEntry:
-    """The entry a user picked, by path, label or name; empty means the first usable one.
+    """The entry a user picked, by path, label or name; empty means the best-evaluated usable one.
 
     Only listed checkpoints are accepted, so an API caller cannot make the app read arbitrary files.
     """
@@ -130,7 +130,7 @@ def resolve_checkpoint(entries: list[CheckpointEntry], choice: str | None, searc
         usable = [e for e in entries if e.error is None]
         if not usable:
             raise CheckpointError(f"every checkpoint found is unreadable; first: {entries[0].error}")
-        return usable[0]
+        return best_usable(usable)  # the same default the app's dropdown shows
     choice = str(choice).strip()
     for e in entries:
         if choice in (str(e.path), e.label, e.name) or _same_file(choice, e.path):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_generator, read_calibration
+from .checkpoint import load_generator, read_calibration, read_compression_match
 from .masks import check_ids
 from .schemes import ClassScheme
 from .seeds import torch_generator
@@ -55,12 +55,23 @@ class Synthesizer:
         self.scheme = scheme
         self.config = config or {}
         self.calibration = read_calibration("checkpoint config", self.config)
+        self.compression = read_compression_match("checkpoint config", self.config)  # None: lossless tiles
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None) -> "Synthesizer":
         dev = best_device(device)
         generator, scheme, config = load_generator(path, device=dev)
         return cls(generator, scheme, dev, config)
+
+    @property
+    def post_processing(self) -> str:
+        """What happens to tiles after the network, in words, so every quoted number can say it."""
+        steps = []
+        if self.calibration:
+            steps.append(f"colour map fitted on {self.calibration.fitted_on.get('split', 'unknown')}")
+        if self.compression:
+            steps.append(f"{self.compression.description}, as the {self.compression.fitted_on.get('split', 'training')} tiles")
+        return "; then ".join(steps) if steps else "none (lossless network output)"
 
     @torch.no_grad()
     def _run(self, onehot: torch.Tensor, rngs: list[torch.Generator]) -> torch.Tensor:
@@ -79,7 +90,10 @@ class Synthesizer:
         out = self._generate_tiled(padded, seeds)
         out = out[:, :, ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
         images = tensor_to_images(out)
-        return self.calibration.apply(images) if self.calibration else images
+        if self.calibration:
+            images = self.calibration.apply(images)
+        # Last, on the whole image: one encode, as a scanner would, so tiling stays seamless.
+        return self.compression.apply(images) if self.compression else images
 
     def _generate_tiled(self, ids: np.ndarray, seeds: list[int]) -> torch.Tensor:
         H, W = ids.shape

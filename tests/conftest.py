@@ -41,6 +41,19 @@ def tiny_checkpoint(tmp_path) -> Path:
     return path
 
 
+def edit_embedded_config(path: Path, edit) -> None:
+    """Change the config stored inside a checkpoint, as a hand-edit or another tool might."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from pathgan.checkpoint import read_config
+
+    config = read_config(path)
+    edit(config)
+    save_file(load_file(str(path)), str(path), metadata={"pathgan": json.dumps(config)})
+
+
 def random_mask(size=(256, 256), seed=0, num_classes=4) -> np.ndarray:
     rng = np.random.default_rng(seed)
     ids = np.zeros(size, np.uint8)

@@ -100,7 +100,9 @@ def test_find_and_label_checkpoints(ckpt_dir, tmp_path):
 def test_resolve_checkpoint_by_name_label_or_path_only_among_listed(ckpt_dir, tmp_path):
     entries = find_checkpoints((str(ckpt_dir),))
     a = entries[0]
-    assert resolve_checkpoint(entries, "") is a  # empty: the first usable
+    assert resolve_checkpoint(entries, "") is a  # empty, no reports: the first usable
+    report_path(entries[1].path).write_text(json.dumps({"fid": 99.0}))
+    assert resolve_checkpoint(entries, "") is entries[1]  # empty: the best evaluated, as the app's dropdown shows
     for key in (a.name, a.label, str(a.path)):
         assert resolve_checkpoint(entries, key) is a
     with pytest.raises(CheckpointError, match="no checkpoint 'nope'"):
@@ -417,7 +419,7 @@ def test_model_card(app, ckpt_dir, tmp_path):
     assert "| timing_s.total | 80.2 |" in card and "FID is biased" in card and "vanilla" in card
     assert "# Shipped checkpoints" in card and "license: apache" not in card
     report_path(ckpt_dir / "a_patchgan.safetensors").write_text(json.dumps({"score": 3, "nested": {"ssim": 0.5}}))
-    card = app.model_card(None)  # any other report shape: every number, as a table
+    card = app.model_card(str(ckpt_dir / "a_patchgan.safetensors"))  # any other report shape: every number, as a table
     assert "| score | 3 |" in card and "| nested.ssim | 0.5 |" in card
     empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
     assert "No checkpoint" in empty.model_card(None)

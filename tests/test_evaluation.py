@@ -90,6 +90,7 @@ def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint,
     for text in (r["command"], WEIGHTS_SHA256, "bilinear", "align_corners=False", "Memorisation", "Seed diversity", f"{r['fid']:.2f}"):
         assert text in md, text
     assert f"FID {r['fid']:.2f}" in printed
+    assert r["post_processing"] == "none (lossless network output)" and "post-processing: none (lossless" in md + printed
 
 
 def test_evaluate_fails_before_generating_when_weights_or_data_are_missing(tiny_checkpoint, tiny_data, tmp_path, monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""The shipped generators: size limit, config, calibration, reports, and the model card quoting them."""
+"""The shipped generators: size limit, config, post-processing, reports, and the model card quoting them."""
 import json
 from pathlib import Path
 
@@ -21,7 +21,12 @@ def test_shipped_checkpoint(disc):
     assert json.loads(config_path(path).read_text()) == config
     prov = config["provenance"]
     assert prov["disc"] == disc and prov["split"] == "train" and config["dtype"] == "float16"
-    assert config["calibration"]["fitted_on"]["split"] == "train"
+    # post-processing fitted, and chosen, on the train split only
+    assert config["compression"]["fitted_on"]["split"] == "train" and config["compression"]["fitted_on"]["ijg_quality"] == 75
+    selection = config["colour_selection"]
+    assert selection["split"] == "train" and ("calibration" in config) == selection["kept"]
+    if selection["kept"]:
+        assert config["calibration"]["fitted_on"]["split"] == "train"
 
     report = read_report(path)
     assert Path(report["checkpoint"]).name == path.name and report["split"] == "test"
@@ -30,6 +35,7 @@ def test_shipped_checkpoint(disc):
         assert number in CARD, f"checkpoints/README.md does not quote {number} from {path.name}'s report"
 
     synth = Synthesizer.from_checkpoint(path, "cpu")
+    assert report["post_processing"] == synth.post_processing  # the report scored tiles as this file delivers them
     a, b = synth.generate(read_mask(PROJECT_ROOT / "assets" / "example_2_mixed.png", synth.scheme), [0, 1])
     assert a.shape == (256, 256, 3) and a.reshape(-1, 3).std(0).min() > 10  # a textured tile, not a flat one
     assert np.abs(a.astype(int) - b).mean() > 0.05 * 255  # seeds matter, as the bar asks

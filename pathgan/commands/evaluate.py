@@ -24,6 +24,7 @@ def run(args) -> int:
         print(f"warning: {w}")
     fl, d, m = r["floor"], r["diversity"], r["memorisation"]
     kid = f"{r['kid']:.5f} ± {r['kid_std']:.5f}"
+    print(f"post-processing: {r['post_processing']}")
     print(f"N: {r['n']['synthetic']} synthetic ({r['n']['masks']} masks x {r['n']['seeds']} seeds), {r['n']['real']} real {r['split']}, {r['n']['train']} real {r['train_split']}")
     print(f"FID {r['fid']:.2f}   KID {kid}   precision {_f(r['precision'])}   recall {_f(r['recall'])}")
     print(f"floor ({fl['what']}): FID {fl['fid']:.2f}   KID {fl['kid']:.5f} ± {fl['kid_std']:.5f}   precision {_f(fl['precision'])}   recall {_f(fl['recall'])}")

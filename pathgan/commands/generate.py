@@ -17,6 +17,7 @@ def add_arguments(p):
     p.add_argument("--seeds", default="0", help="e.g. 0-7 or 0,3,5 (default: 0)")
     p.add_argument("--out", required=True, help="output folder; files are <mask>_seed<NNNN>.png")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if present)")
+    p.add_argument("--lossless", action="store_true", help="skip the checkpoint's JPEG matching (colour calibration still applies)")
 
 
 def list_mask_files(masks: str | Path) -> list[Path]:
@@ -34,6 +35,8 @@ def list_mask_files(masks: str | Path) -> list[Path]:
 def run(args) -> int:
     seeds = parse_seeds(args.seeds)
     synth = Synthesizer.from_checkpoint(args.checkpoint, args.device)
+    if args.lossless:
+        synth.compression = None
     files = list_mask_files(args.masks)
     ids = [read_mask(f, synth.scheme) for f in files]  # every mask checked before any work
     out = Path(args.out)
