@@ -5,6 +5,9 @@
 # final raw generator beside it, so the average's effect is measured. Brings back both final EMA
 # generators (split into 15 MB parts), the curves and the run logs.
 # Inputs are staged as for scripts/gpu_experiment.sh: $DATA and $INCEPTION in the git-ignored .gpu/.
+# The curves score lossless network output. Back on the CPU: join the parts with cat, run
+# `python -m pathgan calibrate` (JPEG matching, plus the colour map if it lowers train-split FID), then run
+# `python -m pathgan evaluate`. Ship a file only if it beats the shipped one's report.
 set -u
 DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION-.gpu/inception_fp16.pt}; TRAIN_S=${TRAIN_S:-450}; EMA=${EMA:-0.999}
 RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
