@@ -115,6 +115,7 @@ class Synthesis:
     seconds: float
     checkpoint: CheckpointEntry
     device: str
+    post_processing: str = "none (lossless network output)"
     folder: Path | None = None  # where its PNGs and zip are written, one folder per request
 
     def summary(self) -> str:
@@ -122,12 +123,13 @@ class Synthesis:
         seeds = f"seed {self.seeds[0]}" if len(self.seeds) == 1 else f"seeds {self.seeds[0]}–{self.seeds[-1]}"
         n = len(self.images)
         return (f"{n} tile{'s' if n != 1 else ''} of {w}×{h} px, {seeds}, in {self.seconds:.2f} s on {self.device} "
-                f"with {self.checkpoint.name} ({self.checkpoint.disc})")
+                f"with {self.checkpoint.name} ({self.checkpoint.disc}); post-processing: {self.post_processing}")
 
     def info(self) -> dict:
         return {
             "checkpoint": self.checkpoint.name, "discriminator": self.checkpoint.disc, "seeds": self.seeds,
             "width": int(self.ids.shape[1]), "height": int(self.ids.shape[0]), "seconds": round(self.seconds, 3), "device": self.device,
+            "post_processing": self.post_processing,
         }
 
 
@@ -315,7 +317,7 @@ class PathGANApp:
             images = synth.generate(ids, seeds)
         except MaskError as e:
             raise UserError(str(e)) from None
-        return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device))
+        return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device), synth.post_processing)
 
     @staticmethod
     def seed_list(seed, variations) -> list[int]:

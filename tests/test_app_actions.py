@@ -272,6 +272,7 @@ def test_synthesize_batch_is_seeded_and_timed(app):
     r = app.synthesize(ids, None, 10, 3)
     assert r.seeds == [10, 11, 12] and len(r.images) == 3 and r.images[0].shape == (256, 256, 3)
     assert r.seconds > 0 and "3 tiles of 256×256" in r.summary() and "patchgan" in r.summary()
+    assert r.info()["post_processing"] == "none (lossless network output)" and "post-processing: none" in r.summary()
     again = app.synthesize(ids, "a_patchgan", 11, 1)
     assert np.array_equal(again.images[0], r.images[1])  # alone or in a batch, a seed gives the same tile
     other = app.synthesize(ids, "b_vanilla", 10, 1)
