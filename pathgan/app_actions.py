@@ -115,7 +115,7 @@ class Synthesis:
     seconds: float
     checkpoint: CheckpointEntry
     device: str
-    post_processing: str = "none (lossless network output)"
+    post_processing: str  # as the Synthesizer words it
     folder: Path | None = None  # where its PNGs and zip are written, one folder per request
 
     def summary(self) -> str:

@@ -20,7 +20,7 @@ from .dataset import scan_dataset
 from .images import read_rgb
 from .masks import read_mask
 from .seeds import parse_seeds
-from .synthesis import Synthesizer
+from .synthesis import Synthesizer, post_process
 
 
 COLOUR_CHOICES = ("auto", "on", "off")
@@ -67,17 +67,13 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
     real_paths = [p.image_path for p in scan.pairs]
     fitted_on = {"data": str(root), "split": config.split, "masks": len(masks), "seeds": config.seeds}
     compression = read_compression(real_paths, fitted_on) if config.match_compression else None
-    selection = None
-    if config.colour == "auto":
-        synthetic = [im for ids in masks for im in synth.generate(ids, seeds)]  # scored twice, so kept
+    colour, selection = None, None
+    if config.colour != "off":
+        synthetic = [im for ids in masks for im in synth.generate(ids, seeds)]  # kept: auto scores them twice
         colour = fit_colour_calibration(synthetic, (read_rgb(p) for p in real_paths), fitted_on)
-        selection = _score_colour_map(synthetic, real_paths, colour, compression, config)
-        colour = colour if selection["kept"] else None
-    elif config.colour == "on":
-        synthetic = (im for ids in masks for im in synth.generate(ids, seeds))
-        colour = fit_colour_calibration(synthetic, (read_rgb(p) for p in real_paths), fitted_on)
-    else:
-        colour = None
+        if config.colour == "auto":
+            selection = _score_colour_map(synthetic, real_paths, colour, compression, config)
+            colour = colour if selection["kept"] else None
     out.parent.mkdir(parents=True, exist_ok=True)
     save_generator(out, generator, scheme, ck_config.get("provenance"), half=ck_config.get("dtype") == "float16",
                    calibration=colour, compression=compression, colour_selection=selection)
@@ -95,15 +91,11 @@ def _score_colour_map(synthetic: list, real_paths: list[Path], colour: ColourCal
         real = image_set_features(real_paths, extractor, f"real {config.split}", progress=False)
     scores = {}
     for name, cal in (("without", None), ("with", colour)):
-        feats = extractor.features((_finish(im, cal, compression) for im in synthetic), total=len(synthetic), desc=f"colour map {name}")
+        feats = extractor.features((post_process([im], cal, compression)[0] for im in synthetic), total=len(synthetic),
+                                   desc=f"colour map {name}")
         mean, cov = feature_statistics(feats)
         scores[name] = {"fid": round(fid_from_stats(real.mean, real.cov, mean, cov), 3),
                         "kid": round(kid(real.features, feats, 100, 1000, 0)["mean"], 5)}
     return {"split": config.split, "images": len(synthetic), "criterion": "fid", **scores,
             "kept": scores["with"]["fid"] < scores["without"]["fid"]}
 
-
-def _finish(image, colour: ColourCalibration | None, compression: CompressionMatch | None):
-    if colour is not None:
-        image = colour.apply([image])[0]
-    return compression.apply([image])[0] if compression is not None else image

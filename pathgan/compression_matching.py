@@ -69,6 +69,10 @@ def _decode(data: bytes) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+def _tables(im: Image.Image) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(v) for v in im.quantization[k]) for k in sorted(im.quantization))
+
+
 def _encoding(path: Path) -> tuple | None:
     """(tables, subsampling) of a JPEG file whose encoding we can reproduce; None for anything else."""
     with Image.open(path) as im:
@@ -77,7 +81,7 @@ def _encoding(path: Path) -> tuple | None:
         sampling = JpegImagePlugin.get_sampling(im)
         if sampling not in SUBSAMPLING:
             return None
-        return tuple(tuple(int(v) for v in im.quantization[k]) for k in sorted(im.quantization)), sampling
+        return _tables(im), sampling
 
 
 def ijg_quality(qtables: tuple[tuple[int, ...], ...]) -> int | None:
@@ -86,7 +90,7 @@ def ijg_quality(qtables: tuple[tuple[int, ...], ...]) -> int | None:
         buf = io.BytesIO()
         Image.new("RGB", (8, 8)).save(buf, "JPEG", quality=q)
         with Image.open(buf) as im:
-            if tuple(tuple(int(v) for v in im.quantization[k]) for k in sorted(im.quantization)) == qtables:
+            if _tables(im) == qtables:
                 return q
     return None
 

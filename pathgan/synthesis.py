@@ -7,6 +7,8 @@ import numpy as np
 import torch
 
 from .checkpoint import load_generator, read_calibration, read_compression_match
+from .colour_calibration import ColourCalibration
+from .compression_matching import CompressionMatch
 from .masks import check_ids
 from .schemes import ClassScheme
 from .seeds import torch_generator
@@ -40,6 +42,16 @@ def blend_window(tile: int = TILE, ramp: int = MIN_OVERLAP) -> np.ndarray:
     w[:ramp], w[-ramp:] = r, r[::-1]
     w = np.maximum(w, 1e-3)
     return np.outer(w, w).astype(np.float32)
+
+
+def post_process(images: list[np.ndarray], calibration: ColourCalibration | None, compression: CompressionMatch | None) -> list[np.ndarray]:
+    """What a checkpoint's config asks for after the network: the colour map, then the JPEG matching.
+
+    Both act on the whole image, after tiles are blended; JPEG comes last, one encode as a scanner would.
+    """
+    if calibration:
+        images = calibration.apply(images)
+    return compression.apply(images) if compression else images
 
 
 class Synthesizer:
@@ -89,11 +101,7 @@ class Synthesizer:
         padded = np.pad(ids, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)), mode="symmetric") if ph or pw else ids
         out = self._generate_tiled(padded, seeds)
         out = out[:, :, ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
-        images = tensor_to_images(out)
-        if self.calibration:
-            images = self.calibration.apply(images)
-        # Last, on the whole image: one encode, as a scanner would, so tiling stays seamless.
-        return self.compression.apply(images) if self.compression else images
+        return post_process(tensor_to_images(out), self.calibration, self.compression)
 
     def _generate_tiled(self, ids: np.ndarray, seeds: list[int]) -> torch.Tensor:
         H, W = ids.shape

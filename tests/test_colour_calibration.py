@@ -77,7 +77,7 @@ def test_cli_calibrate(mini_dataset, tiny_checkpoint, tmp_path, capsys):
 
 
 def test_auto_keeps_the_colour_map_only_if_it_lowers_fid_on_the_fitting_split(mini_dataset, tiny_checkpoint, tmp_path):
-    from pathgan.calibrate import _finish
+    from pathgan.synthesis import post_process
     from pathgan.metrics import InceptionFeatures, feature_statistics, fid_from_stats
 
     result = calibrate_checkpoint(tiny_checkpoint, CalibrationConfig(data=str(mini_dataset), seeds="3,4", out=str(tmp_path / "a.safetensors"), device="cpu"))
@@ -96,7 +96,7 @@ def test_auto_keeps_the_colour_map_only_if_it_lowers_fid_on_the_fitting_split(mi
                                     [read_rgb(p.image_path) for p in pairs])
     ext = InceptionFeatures(None, "cpu")
     real = ext.features([read_rgb(p.image_path) for p in pairs])
-    fake = ext.features([_finish(im, colour, result.compression) for p in pairs for im in raw.generate(read_mask(p.mask_path, raw.scheme), [3, 4])])
+    fake = ext.features([post_process([im], colour, result.compression)[0] for p in pairs for im in raw.generate(read_mask(p.mask_path, raw.scheme), [3, 4])])
     assert fid_from_stats(*feature_statistics(real), *feature_statistics(fake)) == pytest.approx(sel["with"]["fid"], abs=0.01)
 
 
