@@ -23,6 +23,8 @@ from .metrics import (
     FeatureSet,
     ImageSetError,
     InceptionFeatures,
+    PowerSpectrum,
+    checkerboard,
     fid_from_stats,
     image_set_features,
     kid,
@@ -159,6 +161,8 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     t = time.perf_counter()
     names: list[str] = []
     mask_pixel_l1: list[float] = []
+    spectra, spectrum_problems = {"synthetic": PowerSpectrum(), "real": PowerSpectrum()}, []
+    add_synthetic = _spectrum_adder(spectra["synthetic"], spectrum_problems)
 
     def synthetic_images():
         for pair, ids in zip(pairs, masks):
@@ -167,6 +171,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
                 name = f"{pair.stem}_seed{seed:04d}.png"
                 Image.fromarray(im).save(image_dir / name)
                 names.append(name)
+                add_synthetic(im)
             if len(seeds) > 1:
                 mask_pixel_l1.append(mean_pairwise_pixel_l1(images))
             yield from images
@@ -189,6 +194,11 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     diversity = seed_diversity(mask_pixel_l1, mask_feat, s,
                                neighbour_pixel_l1(read_rgb(p.image_path) for p in pairs), neighbour_feature_distance(real.features))
     memo = memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names], real.features)
+    add_real = _spectrum_adder(spectra["real"], spectrum_problems)
+    for p in pairs:
+        add_real(read_rgb(p.image_path))
+    artefacts = ({"note": f"not measured: {spectrum_problems[0]}"} if spectrum_problems
+                 else {k: checkerboard(v) for k, v in spectra.items()})
     timing["metrics"] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - t_all
 
@@ -206,6 +216,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
                   **{k: v for k, v in floor.items() if k != "warnings"}},
         "diversity": diversity,
         "memorisation": memo,
+        "checkerboard": artefacts,
         "out": str(out), "images": str(image_dir),
         "config": {"evaluation": asdict(config), "metrics": asdict(metrics)},
         "warnings": warns,
@@ -213,6 +224,19 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     }
     write_report(report, out)
     return report
+
+
+def _spectrum_adder(spectrum: PowerSpectrum, problems: list[str]):
+    """Adds images to a spectrum until one cannot be (odd or mixed sizes); then notes why and stops,
+    since the checkerboard measurement is a side result that must not sink the evaluation."""
+    def add(image) -> None:
+        if problems:
+            return
+        try:
+            spectrum.add(image)
+        except ValueError as e:
+            problems.append(str(e))
+    return add
 
 
 def command_line(name: str, leading: list[str], *configs) -> str:
@@ -241,6 +265,24 @@ def _f(v, digits: int = 4) -> str:
     if isinstance(v, float):
         return f"{v:.{digits}f}"
     return str(v)
+
+
+def _checkerboard_markdown(c: dict | None, split: str) -> list[str]:
+    if not c:
+        return ["not recorded (report from an older PathGAN)"]
+    if "note" in c:
+        return [c["note"]]
+    rows = [f"| period {p} px, {d} | {_f(c['synthetic']['peaks_db'][p][d], 1)} | {_f(c['real']['peaks_db'][p][d], 1)} |"
+            for p in c["synthetic"]["peaks_db"] for d in c["synthetic"]["peaks_db"][p]]
+    return [
+        "Height of the mean power spectrum's peak at the periods a stride-2 upsampling leaves, in dB above the "
+        "spectrum around it (about 0: no periodic pattern).",
+        "",
+        f"| peak | synthetic | real {split} |",
+        "|---|---|---|",
+        f"| **mean** | **{_f(c['synthetic']['db'], 1)}** | **{_f(c['real']['db'], 1)}** |",
+        *rows,
+    ]
 
 
 def report_markdown(r: dict) -> str:
@@ -302,6 +344,7 @@ def report_markdown(r: dict) -> str:
         "|---|---|---|",
         *[f"| {p['synthetic']} | {p['train']} | {_f(p['distance'], 3)} |" for p in m["closest_pairs"]],
     ]
+    lines += ["", "## Checkerboard artefacts", "", *_checkerboard_markdown(r.get("checkerboard"), r["split"])]
     if r.get("warnings"):
         lines += ["", "## Warnings", "", *[f"- {w}" for w in r["warnings"]]]
     lines += ["", f"Timing (s): {', '.join(f'{k} {v}' for k, v in r.get('timing_s', {}).items())}", ""]

@@ -411,12 +411,13 @@ def test_model_card(app, ckpt_dir, tmp_path):
     report = {"fid": 37.25, "kid": 0.0123, "kid_std": 0.0011, "precision": 0.61, "split": "test", "n": {"masks": 224, "seeds": 4},
               "floor": {"what": "real train vs real test", "fid": 12.5, "kid": 0.002, "kid_std": 0.0003},
               "memorisation": {"ratio": 1.02, "closest_pairs": [{"distance": 3.0}]}, "warnings": ["FID is biased at small N"],
-              "timing_s": {"total": 80.2}}
+              "checkerboard": {"synthetic": {"db": 12.4}, "real": {"db": 2.5}}, "timing_s": {"total": 80.2}}
     report_path(ckpt_dir / "b_vanilla.safetensors").write_text(json.dumps(report))
     (ckpt_dir / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Shipped checkpoints\nTrained on CoNSeP.\n")
     card = app.model_card(str(ckpt_dir / "b_vanilla.safetensors"))
     assert "| FID ↓ | 37.25 | 12.5 |" in card and "| KID ↓ | 0.0123 ± 0.0011 | 0.002 ± 0.0003 |" in card
     assert "| precision ↑ | 0.61 |  |" in card and "≈1 is good) | 1.02 |" in card and "224 masks × 4 seeds" in card
+    assert "(reference: the real tiles) | 12.4 | 2.5 |" in card  # its reference is the real tiles, not the floor
     assert "| timing_s.total | 80.2 |" in card and "FID is biased" in card and "vanilla" in card
     assert "# Shipped checkpoints" in card and "license: apache" not in card
     report_path(ckpt_dir / "a_patchgan.safetensors").write_text(json.dumps({"score": 3, "nested": {"ssim": 0.5}}))

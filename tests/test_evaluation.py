@@ -14,7 +14,7 @@ from pathgan.cli import main
 from pathgan.evaluation import MetricsConfig, compare_folders
 from pathgan.images import read_rgb
 from pathgan.masks import read_mask
-from pathgan.metrics import SmallSampleWarning
+from pathgan.metrics import SmallSampleWarning, checkerboard
 from pathgan.metrics.inception import WEIGHTS_SHA256
 from pathgan.schemes import CONSEP
 from pathgan.synthesis import Synthesizer
@@ -86,8 +86,14 @@ def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint,
     again = synth_model.generate(read_mask(tiny_data / "masks" / "test" / f"{stems[0]}.png", CONSEP), [1])[0]
     np.testing.assert_array_equal(again, read_rgb(out / "images" / f"{stems[0]}_seed0001.png"))
 
+    # Checkerboards: the saved synthetic images and the real test tiles, each through the same measurement.
+    c = r["checkerboard"]
+    assert c["synthetic"] == checkerboard(read_rgb(f) for f in sorted((out / "images").iterdir()))
+    assert c["real"] == checkerboard(read_rgb(tiny_data / "images" / "test" / f"{s}.jpg") for s in stems)
+
     md = (out / "report.md").read_text()
-    for text in (r["command"], WEIGHTS_SHA256, "bilinear", "align_corners=False", "Memorisation", "Seed diversity", f"{r['fid']:.2f}"):
+    for text in (r["command"], WEIGHTS_SHA256, "bilinear", "align_corners=False", "Memorisation", "Seed diversity", f"{r['fid']:.2f}",
+                 "Checkerboard artefacts", f"**{c['synthetic']['db']:.1f}**"):
         assert text in md, text
     assert f"FID {r['fid']:.2f}" in printed
     assert r["post_processing"] == "none (lossless network output)" and "post-processing: none (lossless" in md + printed

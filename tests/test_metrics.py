@@ -1,4 +1,4 @@
-"""FID, KID, precision/recall, seed diversity and memorisation on features with known answers."""
+"""FID, KID, precision/recall, seed diversity, memorisation and checkerboards on inputs with known answers."""
 from __future__ import annotations
 
 from itertools import product
@@ -9,6 +9,8 @@ import scipy.linalg
 
 from pathgan.metrics import (
     ImageSetError,
+    PowerSpectrum,
+    checkerboard,
     feature_statistics,
     fid,
     fid_from_stats,
@@ -180,3 +182,44 @@ def test_memorisation_of_fresh_samples_is_like_real_test_images():
     assert far["ratio"] > 1 and far["position"] == "above"
     lo, hi = r["real_range"]
     assert lo < r["real_median"] < hi and r["n_train"] == 300
+
+
+# ---- checkerboard artefacts ------------------------------------------------------------------------
+
+def _smooth_tiles(rng, n=6, size=64):
+    """Low-pass noise: a smooth, tissue-like spectrum with nothing periodic in it."""
+    import cv2
+    return [np.clip(128 + 40 * cv2.GaussianBlur(rng.normal(size=(size, size, 3)), (0, 0), 1.5), 0, 255).astype(np.uint8) for _ in range(n)]
+
+
+def test_checkerboard_is_near_zero_db_for_smooth_tiles_and_high_for_a_period_2_pattern():
+    rng = np.random.default_rng(0)
+    smooth = _smooth_tiles(rng)
+    clean = checkerboard(smooth)
+    assert clean["images"] == 6 and abs(clean["db"]) < 3
+    y, x = np.mgrid[:64, :64]
+    pattern = 6 * (-1.0) ** (x + y)  # the diagonal checkerboard a stride-2 transposed convolution leaves
+    dirty = checkerboard(np.clip(t + pattern[..., None], 0, 255).astype(np.uint8) for t in smooth)
+    assert dirty["peaks_db"]["2"]["diagonal"] > 20 + clean["peaks_db"]["2"]["diagonal"]
+    # The other peaks stay where they were: the measurement tells the directions and periods apart.
+    for p, d in (("2", "vertical"), ("2", "horizontal"), ("4", "diagonal")):
+        assert dirty["peaks_db"][p][d] == pytest.approx(clean["peaks_db"][p][d], abs=1.0), (p, d)
+    stripes = checkerboard(np.clip(t + 6 * np.cos(np.pi * y / 2)[..., None], 0, 255).astype(np.uint8) for t in smooth)
+    assert stripes["peaks_db"]["4"]["vertical"] > 20 and stripes["peaks_db"]["4"]["horizontal"] < 3
+
+
+def test_checkerboard_accumulates_like_the_one_shot_call_and_refuses_bad_sizes():
+    rng = np.random.default_rng(1)
+    tiles = _smooth_tiles(rng, 3)
+    spectrum = PowerSpectrum()
+    for t in tiles:
+        spectrum.add(t)
+    assert checkerboard(spectrum) == checkerboard(tiles)
+    with pytest.raises(ValueError, match="one size"):
+        spectrum.add(tiles[0][:60, :60])
+    with pytest.raises(ValueError, match="multiples of 4"):
+        PowerSpectrum().add(np.zeros((66, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match="RGB"):
+        PowerSpectrum().add(np.zeros((64, 64), np.uint8))
+    with pytest.raises(ValueError, match="no images"):
+        checkerboard([])

@@ -31,7 +31,9 @@ def test_shipped_checkpoint(disc):
     report = read_report(path)
     assert Path(report["checkpoint"]).name == path.name and report["split"] == "test"
     assert report["n"]["synthetic"] == 896 and report["n"]["real"] == 224
-    for number in (f"{report['fid']:.2f}", f"{report['kid']:.4f}"):
+    c = report["checkerboard"]  # measured on the delivered tiles, with the real test tiles beside them
+    assert c["synthetic"]["images"] == 896 and c["real"]["images"] == 224
+    for number in (f"{report['fid']:.2f}", f"{report['kid']:.4f}", f"{c['synthetic']['db']:.1f} dB", f"{c['real']['db']:.1f} dB"):
         assert number in CARD, f"checkpoints/README.md does not quote {number} from {path.name}'s report"
 
     synth = Synthesizer.from_checkpoint(path, "cpu")

@@ -32,6 +32,8 @@ def run(args) -> int:
         print(f"seed diversity: pixel L1 {d['pixel_l1']:.4f} (real neighbours {d['real_pixel_l1']:.4f}, ratio {_f(d['pixel_l1_ratio'])}), "
               f"feature ratio {_f(d['feature_ratio'])}")
     print(f"memorisation: NN-distance ratio {_f(m['ratio'])} (synthetic median {m['position']} the real test range)")
+    c = r["checkerboard"]
+    print(c["note"] if "note" in c else f"checkerboard: spectral peaks {c['synthetic']['db']:.1f} dB above their surroundings (real {r['split']}: {c['real']['db']:.1f} dB)")
     print(f"weights sha256 {r['weights_sha256']}, resize {r['resize_mode']} to {r['input_size']}")
     print(f"wrote {r['out']}/report.json, report.md and {r['n']['synthetic']} images in {r['images']}")
     return 0

@@ -1,5 +1,7 @@
 """Image-quality metrics on standard FID Inception-v3 features: FID, KID, precision/recall,
-seed diversity and memorisation, with offline, hash-checked weights and cached reference statistics."""
+seed diversity and memorisation, with offline, hash-checked weights and cached reference statistics;
+and checkerboard artefacts, from the power spectrum."""
+from .artefacts import PowerSpectrum, checkerboard
 from .diversity import mean_pairwise_feature_distance, mean_pairwise_pixel_l1, neighbour_feature_distance, neighbour_pixel_l1, pixel_l1, seed_diversity
 from .errors import ImageSetError, MetricsError, SmallSampleWarning, WeightsError
 from .features_cache import FeatureSet, cache_dir, feature_statistics, image_set_features
@@ -11,8 +13,8 @@ from .memorisation import memorisation
 from .precision_recall import precision_recall
 
 __all__ = [
-    "FID_UNBIASED_N", "FeatureSet", "ImageSetError", "InceptionFeatures", "MetricsError", "SmallSampleWarning", "WeightsError",
-    "cache_dir", "check_image_set", "feature_statistics", "fid", "fid_from_stats", "find_weights", "image_set_features", "kid",
+    "FID_UNBIASED_N", "FeatureSet", "ImageSetError", "InceptionFeatures", "MetricsError", "PowerSpectrum", "SmallSampleWarning", "WeightsError",
+    "cache_dir", "check_image_set", "checkerboard", "feature_statistics", "fid", "fid_from_stats", "find_weights", "image_set_features", "kid",
     "list_image_set", "mean_pairwise_feature_distance", "mean_pairwise_pixel_l1", "memorisation", "mmd2_unbiased",
     "neighbour_feature_distance", "neighbour_pixel_l1", "pixel_l1", "precision_recall", "preprocess", "seed_diversity",
     "verify_weights",
