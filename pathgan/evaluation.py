@@ -191,12 +191,16 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     floor = compare_features(real, train, metrics)
     s = len(seeds)
     mask_feat = [mean_pairwise_feature_distance(synthetic.features[i * s : (i + 1) * s]) for i in range(len(pairs))] if s > 1 else []
-    diversity = seed_diversity(mask_pixel_l1, mask_feat, s,
-                               neighbour_pixel_l1(read_rgb(p.image_path) for p in pairs), neighbour_feature_distance(real.features))
-    memo = memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names], real.features)
     add_real = _spectrum_adder(spectra["real"], spectrum_problems)
-    for p in pairs:
-        add_real(read_rgb(p.image_path))
+
+    def real_tiles():  # one read of each real tile serves both the neighbour distances and the spectrum
+        for p in pairs:
+            im = read_rgb(p.image_path)
+            add_real(im)
+            yield im
+
+    diversity = seed_diversity(mask_pixel_l1, mask_feat, s, neighbour_pixel_l1(real_tiles()), neighbour_feature_distance(real.features))
+    memo = memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names], real.features)
     artefacts = ({"note": f"not measured: {spectrum_problems[0]}"} if spectrum_problems
                  else {k: checkerboard(v) for k, v in spectra.items()})
     timing["metrics"] = time.perf_counter() - t

@@ -59,8 +59,9 @@ def _peak_db(power: np.ndarray, u: int, v: int) -> float:
 
 def checkerboard(images: Iterable[np.ndarray] | PowerSpectrum) -> dict:
     """Peak height in dB for each period and direction, and their mean ('db'), the single number to compare."""
-    spectrum = images if isinstance(images, PowerSpectrum) else PowerSpectrum()
-    if not isinstance(images, PowerSpectrum):
+    spectrum = images
+    if not isinstance(spectrum, PowerSpectrum):
+        spectrum = PowerSpectrum()
         for im in images:
             spectrum.add(im)
     power = spectrum.mean
