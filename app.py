@@ -1,7 +1,7 @@
 """PathGAN demo (Gradio 6): draw or upload a nucleus-class mask, synthesize H&E tiles, compare with real pairs.
 
 `python app.py [--host H] [--port P] [--share] [--checkpoints DIRS] [--data PAIRED_DIR]`.
-This file only lays out widgets and wires them; every action is a function in pathgan/app_actions.py.
+This file only lays out widgets and wires them; every action is a function in pathgan/app/actions.py.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from pathgan.app_actions import (  # noqa: E402
+from pathgan.app.actions import (  # noqa: E402
     CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS, PathGANApp, UserError,
     default_concurrency, parse_args,
 )
@@ -30,17 +30,36 @@ CSS = """
 """
 
 
-def shown_errors(fn):
-    """Turn user-facing errors into gr.Error (a toast in the page, an AppError in gradio_client); the app keeps serving."""
+def _fault(fn, e: Exception) -> gr.Error:
+    """A bug: its traceback goes to the log once, and the page says so without taking the server down."""
+    log.exception("unexpected error in %s", fn.__name__)
+    return gr.Error(f"Something went wrong ({e.__class__.__name__}: {e}). The app is still running; try again.", print_exception=False)
+
+
+def shown_errors(fn, outputs: int = 1):
+    """For page events: a user error is one warning toast, and every output keeps what it showed (no error pills)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (UserError, ValueError) as e:
-            raise gr.Error(str(e), duration=12) from None
-        except Exception as e:  # a bug: say so without taking the server down
-            log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(f"Something went wrong ({e.__class__.__name__}: {e}). The app is still running; try again.") from None
+            gr.Warning(str(e), duration=12)
+            return gr.skip() if outputs == 1 else tuple(gr.skip() for _ in range(outputs))
+        except Exception as e:
+            raise _fault(fn, e) from None
+    return wrapper
+
+
+def api_errors(fn):
+    """For the API endpoint: a user error is an error the client receives (AppError in gradio_client), logged without a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, ValueError) as e:
+            raise gr.Error(str(e), duration=12, print_exception=False) from None
+        except Exception as e:
+            raise _fault(fn, e) from None
     return wrapper
 
 
@@ -95,7 +114,7 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                         with gr.Row(equal_height=True):
                             seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=3, elem_id="seed")
                             dice = gr.Button("Randomize", scale=0, min_width=120, size="sm", elem_id="randomize-seed")
-                        variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations (one batch, seeds seed…seed+n−1)", elem_id="variations")
+                        variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations (seeds seed…seed+n−1, each generated on its own)", elem_id="variations")
                         overlay = gr.Checkbox(False, label="Overlay mask contours")
                         generate = gr.Button("Generate", variant="primary", elem_id="generate")
                         status = gr.Markdown("", elem_id="synth-status")
@@ -124,7 +143,16 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                 pair_status = gr.Markdown("", elem_id="compare-status")
 
             with gr.Tab("Model", id="model"):
-                card = gr.Markdown(app.model_card(app.default_checkpoint()))
+                first = app.model_card(app.default_checkpoint())
+                card_summary = gr.Markdown(first.summary, elem_id="card-summary")
+                with gr.Row():
+                    card_sheet = gr.Image(first.sample_sheet, label="Test masks: mask · real · synthetic (3 seeds)", type="filepath",
+                                          interactive=False, visible=first.sample_sheet is not None, elem_id="card-samples", scale=3)
+                    card_curve = gr.Image(first.curve, label="Metrics against training step", type="filepath",
+                                          interactive=False, visible=first.curve is not None, elem_id="card-curve", scale=2)
+                with gr.Accordion("Details: architecture, training, post-processing, full evaluation report, model card", open=False):
+                    card_details = gr.Markdown(first.details, elem_id="card-details")
+                card = [card_summary, card_sheet, card_curve, card_details]
 
         # The named API endpoint: a mask file in, tiles out. Hidden widgets give it typed inputs for gradio_client.
         with gr.Row(visible=False):
@@ -145,11 +173,11 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             app.rescan()
             values = [v for _, v in app.checkpoint_choices()]
             value = current if current in values else app.default_checkpoint()
-            return gr.Dropdown(choices=app.checkpoint_choices(), value=value), app.checkpoint_status(), app.model_card(value)
+            return gr.Dropdown(choices=app.checkpoint_choices(), value=value), app.checkpoint_status(), *card_values(app, value)
 
-        rescan.click(shown_errors(refresh_checkpoints), checkpoint, [checkpoint, ckpt_status, card], **hidden)
-        demo.load(shown_errors(refresh_checkpoints), checkpoint, [checkpoint, ckpt_status, card], **hidden)
-        checkpoint.change(shown_errors(app.model_card), checkpoint, card, **hidden)
+        rescan.click(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
+        demo.load(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
+        checkpoint.change(shown_errors(lambda c: card_values(app, c), 4), checkpoint, card, **hidden)
 
         def canvas_with(ids, note):
             return app.canvas_value(ids), note
@@ -169,30 +197,31 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             ids = app.load_example(evt.index)
             return canvas_with(ids, f"Example {app.example_masks()[evt.index][1]}: {app.describe_mask(ids)}")
 
-        size.change(shown_errors(on_size), [canvas, size], [canvas, mask_info], **hidden)
-        random_btn.click(shown_errors(on_random), size, [canvas, mask_info], **hidden)
-        clear_btn.click(shown_errors(lambda n: (app.blank_canvas(n), "")), size, [canvas, mask_info], **hidden)
-        upload.upload(shown_errors(on_upload), upload, [canvas, mask_info], **hidden)
-        examples.select(shown_errors(on_example), None, [canvas, mask_info], **hidden)
+        size.change(shown_errors(on_size, 2), [canvas, size], [canvas, mask_info], **hidden)
+        random_btn.click(shown_errors(on_random, 2), size, [canvas, mask_info], **hidden)
+        clear_btn.click(shown_errors(lambda n: (app.blank_canvas(n), ""), 2), size, [canvas, mask_info], **hidden)
+        upload.upload(shown_errors(on_upload, 2), upload, [canvas, mask_info], **hidden)
+        examples.select(shown_errors(on_example, 2), None, [canvas, mask_info], **hidden)
         dice.click(lambda: int(np.random.default_rng().integers(1_000_000)), None, seed, **hidden)
 
-        generate.click(shown_errors(app.generate_from_canvas), [canvas, checkpoint, seed, variations, overlay],
+        generate.click(shown_errors(app.generate_from_canvas, 5), [canvas, checkpoint, seed, variations, overlay],
                        [tiles, snapped, pair_zip, status, result], **synth_queue, **hidden)
         overlay.change(shown_errors(lambda r, o: app.gallery(r, o) if r is not None else gr.skip()), [result, overlay], tiles, **hidden)
 
-        api_button.click(shown_errors(app.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
+        api_button.click(api_errors(app.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
                          [api_tiles, api_snapped, api_zip, api_info], api_name="synthesize",
                          api_description="Synthesize H&E tiles for a mask file (id or palette PNG): seed, variations (1-8), "
-                                         "checkpoint (name, label or path; empty = first). Returns tiles, snapped mask, zip, info.",
+                                         "checkpoint (name, label or path; empty = the app's default, the best-evaluated one). "
+                                         "Returns tiles, snapped mask, zip, info.",
                          **synth_queue)
 
-        view = shown_errors(app.compare_view)
+        view = shown_errors(app.compare_view, 2)
         view_inputs = [split, stem, checkpoint, cmp_seeds, cmp_overlay]
         stem.change(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
         show.click(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
         cmp_overlay.change(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
         cmp_seeds.submit(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
-        compare_tab.select(shown_errors(app.compare_view_if_ready), view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
+        compare_tab.select(shown_errors(app.compare_view_if_ready, 2), view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
 
         def on_split(sp):
             names = app.paired_folder(sp).stems
@@ -208,9 +237,16 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
     return demo
 
 
+def card_values(app: PathGANApp, checkpoint: str | None):
+    """The Model tab's four widgets: summary, sample sheet, metric curve (hidden when absent), folded details."""
+    card = app.model_card(checkpoint)
+    return (card.summary, gr.Image(card.sample_sheet, visible=card.sample_sheet is not None),
+            gr.Image(card.curve, visible=card.curve is not None), card.details)
+
+
 def _compare_choices(app: PathGANApp):
     """(stems, splits, first split) for the Compare tab, empty when no dataset is set."""
-    from pathgan.compare import list_splits
+    from pathgan.app.compare import list_splits
 
     try:
         folder = app.paired_folder()

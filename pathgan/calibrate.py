@@ -12,15 +12,17 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import data_root
 from .checkpoint import config_path, load_generator, save_generator
 from .colour_calibration import ColourCalibration, calibrated_path, fit_colour_calibration
 from .compression_matching import CompressionMatch, read_compression
 from .dataset import scan_dataset
+from .evaluation import MetricsConfig
 from .images import read_rgb
 from .masks import read_mask
+from .paths import dataset_folder
+from .post_processing import PostProcessing
 from .seeds import parse_seeds
-from .synthesis import Synthesizer, post_process
+from .synthesis import Synthesizer
 
 
 COLOUR_CHOICES = ("auto", "on", "off")
@@ -55,9 +57,9 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
     if out.resolve() == checkpoint.resolve() or config_path(out).resolve() == config_path(checkpoint).resolve():
         raise ValueError(f"--out {out} would overwrite the checkpoint being calibrated; choose another file name")
     generator, scheme, ck_config = load_generator(checkpoint)
-    ck_config = {k: v for k, v in ck_config.items() if k not in ("calibration", "compression", "colour_selection")}  # from the raw network
+    ck_config = PostProcessing.network_config(ck_config)  # fitted on the raw network's tiles
     synth = Synthesizer(generator, scheme, config.device, ck_config)
-    root = Path(config.data) if config.data else Path(data_root()) / "consep"
+    root = dataset_folder(config.data)
     scan = scan_dataset(root, config.split, scheme)
     scan.raise_if_problems()
     if not scan.pairs:
@@ -76,7 +78,7 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
             colour = colour if selection["kept"] else None
     out.parent.mkdir(parents=True, exist_ok=True)
     save_generator(out, generator, scheme, ck_config.get("provenance"), half=ck_config.get("dtype") == "float16",
-                   calibration=colour, compression=compression, colour_selection=selection)
+                   post_processing=PostProcessing(colour, compression, selection))
     return CalibrationResult(out, colour, compression, selection)
 
 
@@ -85,17 +87,19 @@ def _score_colour_map(synthetic: list, real_paths: list[Path], colour: ColourCal
     """FID and KID of the fitting split's tiles without and with the colour map (each then JPEG-matched, as shipped)."""
     from .metrics import InceptionFeatures, SmallSampleWarning, feature_statistics, fid_from_stats, image_set_features, kid
 
-    extractor = InceptionFeatures(None, config.device)
+    metrics = MetricsConfig(device=config.device)  # the same KID settings as every evaluation
+    extractor = InceptionFeatures(metrics.inception_weights, metrics.device, metrics.batch_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)  # both candidates share N, so the bias cancels in the comparison
         real = image_set_features(real_paths, extractor, f"real {config.split}", progress=False)
     scores = {}
     for name, cal in (("without", None), ("with", colour)):
-        feats = extractor.features((post_process([im], cal, compression)[0] for im in synthetic), total=len(synthetic),
+        post = PostProcessing(cal, compression)
+        feats = extractor.features((post.apply([im])[0] for im in synthetic), total=len(synthetic),
                                    desc=f"colour map {name}")
         mean, cov = feature_statistics(feats)
         scores[name] = {"fid": round(fid_from_stats(real.mean, real.cov, mean, cov), 3),
-                        "kid": round(kid(real.features, feats, 100, 1000, 0)["mean"], 5)}
+                        "kid": round(kid(real.features, feats, metrics.kid_subsets, metrics.kid_subset_size, metrics.kid_seed)["mean"], 5)}
     return {"split": config.split, "images": len(synthetic), "criterion": "fid", **scores,
             "kept": scores["with"]["fid"] < scores["without"]["fid"]}
 

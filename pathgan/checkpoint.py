@@ -14,10 +14,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .colour_calibration import ColourCalibration
-from .compression_matching import CompressionMatch
 from .models import build_generator, generator_config
-from .schemes import ClassScheme
+from .post_processing import PostProcessing
+from .schemes import ClassScheme, SchemeMismatch, check_same_classes
 
 FORMAT = "pathgan-generator"
 VERSION = 1
@@ -48,8 +47,7 @@ def atomic_write(path: Path, write) -> None:
 
 
 def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassScheme, provenance: dict | None = None, half: bool = False,
-                   calibration: ColourCalibration | None = None, compression: CompressionMatch | None = None,
-                   colour_selection: dict | None = None) -> dict:
+                   post_processing: PostProcessing | None = None) -> dict:
     """Write `path` (.safetensors) and its config `path.json`; returns the config."""
     path = Path(path)
     config = {
@@ -60,12 +58,8 @@ def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassSc
         "provenance": provenance or {},
         "dtype": "float16" if half else "float32",
     }
-    if calibration is not None:
-        config["calibration"] = calibration.to_dict()
-    if compression is not None:
-        config["compression"] = compression.to_dict()
-    if colour_selection is not None:
-        config["colour_selection"] = colour_selection  # why the colour map is there or not: provenance only
+    if post_processing is not None:
+        config.update(post_processing.to_config())
     tensors = {}
     for k, v in generator.state_dict().items():
         v = v.detach().cpu().contiguous()
@@ -102,23 +96,12 @@ def read_config(path: str | Path) -> dict:
     return config
 
 
-def read_calibration(path: str | Path, config: dict) -> ColourCalibration | None:
-    """The colour calibration a checkpoint's config carries, None when it has none."""
-    return _read_post_processing(path, config, "calibration", ColourCalibration)
-
-
-def read_compression_match(path: str | Path, config: dict) -> CompressionMatch | None:
-    """The JPEG encoding a checkpoint's tiles are passed through, None when it has none."""
-    return _read_post_processing(path, config, "compression", CompressionMatch)
-
-
-def _read_post_processing(path, config: dict, key: str, cls):
-    if config.get(key) is None:
-        return None
+def read_post_processing(path: str | Path, config: dict) -> PostProcessing:
+    """What a checkpoint's config asks for after the network; a bad entry is a CheckpointError naming the file."""
     try:
-        return cls.from_dict(config[key])
+        return PostProcessing.from_config(config, str(path))
     except ValueError as e:
-        raise CheckpointError(f"{path}: {e}; re-run `python -m pathgan calibrate` on the uncalibrated checkpoint") from None
+        raise CheckpointError(str(e)) from None
 
 
 def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, device: str | torch.device = "cpu"):
@@ -126,18 +109,17 @@ def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, d
     path = Path(path)
     config = read_config(path)
     scheme = ClassScheme.from_dict(config["scheme"])
-    if expect_scheme is not None and expect_scheme.num_classes != scheme.num_classes:
-        raise CheckpointError(
-            f"{path}: trained for {scheme.num_classes} classes ({', '.join(scheme.names[1:])}), "
-            f"but the data has {expect_scheme.num_classes}; use a checkpoint of the same class scheme"
-        )
+    if expect_scheme is not None:
+        try:
+            check_same_classes(scheme, expect_scheme, str(path), "the data")
+        except SchemeMismatch as e:
+            raise CheckpointError(str(e)) from None
     try:
         cfg = generator_config(config["generator"])
         generator = build_generator(cfg)
     except (ValueError, TypeError, KeyError) as e:
         raise CheckpointError(f"{path}: unsupported architecture in config: {e}") from None
-    read_calibration(path, config)  # bad entries fail here, at load, not at the first tile
-    read_compression_match(path, config)
+    read_post_processing(path, config)  # bad entries fail here, at load, not at the first tile
     try:
         tensors = load_file(str(path))
     except SafetensorError as e:

@@ -11,6 +11,7 @@ COMMANDS = {
     "evaluate": "FID, KID, precision/recall, diversity and memorisation of a checkpoint",
     "fid": "FID and KID between two folders of images",
     "calibrate": "fit a checkpoint's colour calibration on its training split (writes a new file)",
+    "curves": "FID, KID and seed diversity of a run's generator snapshots against training step",
     "bench": "print throughput and memory figures",
 }
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import typing
 
 
@@ -10,8 +11,10 @@ def _dest(f: dataclasses.Field, prefix: str) -> str:
     return (prefix + f.metadata.get("flag", f.name)).replace("-", "_")
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = (), prefix: str = "") -> None:
-    """One --flag per field: `ngf` -> `--ngf`, `l1_weight` -> `--l1-weight`. Help comes from field metadata."""
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple[str, ...] = (), prefix: str = "",
+                            choices: dict[str, list[str]] | None = None) -> None:
+    """One --flag per field: `ngf` -> `--ngf`, `l1_weight` -> `--l1-weight`. Help comes from field metadata;
+    `choices` gives a field's allowed values where a registry, not the dataclass, knows them."""
     hints = typing.get_type_hints(cls)
     group = parser.add_argument_group(cls.__name__)
     for f in dataclasses.fields(cls):
@@ -22,12 +25,23 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple
         kind = hints[f.name]
         help_text = f.metadata.get("help", "") + f" (default: {default})"
         dest = _dest(f, prefix)
-        choices = f.metadata.get("choices")
+        allowed = (choices or {}).get(f.name, f.metadata.get("choices"))
         if kind is bool:
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=default, help=help_text)
         else:
             base = typing.get_args(kind)[0] if typing.get_origin(kind) in (typing.Union, getattr(__import__("types"), "UnionType", None)) else kind
-            group.add_argument(flag, dest=dest, type=base, default=default, choices=choices, help=help_text)
+            group.add_argument(flag, dest=dest, type=base, default=default, choices=allowed, help=help_text)
+
+
+def dataclass_from_dict(cls, d: dict):
+    """A config dataclass from a dict (a JSON file), refusing keys it does not know rather than dropping them."""
+    if not isinstance(d, dict):
+        raise ValueError(f"a {cls.__name__} must be a JSON object, got {type(d).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**d)
 
 
 def dataclass_from_args(cls, args: argparse.Namespace, prefix: str = "", **overrides):
@@ -38,3 +52,16 @@ def dataclass_from_args(cls, args: argparse.Namespace, prefix: str = "", **overr
             values[f.name] = getattr(args, key)
     values.update(overrides)
     return cls(**values)
+
+
+def command_line(name: str, leading: list[str], *configs) -> str:
+    """The full `python -m pathgan` command, every option spelled out, so a report says exactly how to reproduce it."""
+    parts = ["python", "-m", "pathgan", name, *leading]
+    for cfg in configs:
+        for f in dataclasses.fields(cfg):
+            v, flag = getattr(cfg, f.name), f.metadata.get("flag", f.name.replace("_", "-"))
+            if isinstance(v, bool):
+                parts.append(f"--{flag}" if v else f"--no-{flag}")
+            elif v is not None:
+                parts += [f"--{flag}", str(v)]
+    return shlex.join(parts)

@@ -5,6 +5,7 @@ serves seeded, mask-exact augmentations of the pairs.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,7 @@ from .images import IMAGE_SUFFIXES, read_rgb
 from .masks import MaskError, read_mask
 from .schemes import ClassScheme, scheme_for_dataset
 from .tensors import image_to_tensor, mask_to_onehot
-
-TILE = 256
+from .tiling import TILE
 
 
 class DatasetError(ValueError):
@@ -45,6 +45,15 @@ class DatasetScan:
             listing = "\n  - ".join(self.problems)
             raise DatasetError(f"dataset {self.root} (split '{self.split}') has {len(self.problems)} problem(s):\n  - {listing}")
         return self
+
+
+def dataset_fingerprint(scan: DatasetScan) -> dict:
+    """Name and content hash of a split's pairs: what a checkpoint's provenance records of its training data."""
+    h = hashlib.sha256()
+    for pair in scan.pairs:
+        for f in (pair.image_path, pair.mask_path):
+            h.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    return {"name": scan.root.resolve().name, "split": scan.split, "pairs": len(scan.pairs), "sha256": h.hexdigest()}
 
 
 def _index(folder: Path, suffixes) -> dict[str, Path]:

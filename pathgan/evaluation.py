@@ -1,21 +1,19 @@
 """Evaluate a checkpoint (or compare two image folders) with FID, KID, precision/recall, seed diversity
 and memorisation, all on the standard FID Inception-v3 features. See docs/evaluation.md.
 
-`evaluate_checkpoint` is what the CLI and the app call; it returns the report dict and writes
-report.json and report.md beside the generated images.
+`evaluate_checkpoint` is what the CLI calls; it returns an EvaluationReport and writes report.json and
+report.md beside the generated images.
 """
 from __future__ import annotations
 
 import datetime
-import json
-import shlex
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
-from . import __version__, data_root
+from . import __version__
 from .dataset import scan_dataset
 from .images import read_rgb
 from .masks import read_mask
@@ -37,13 +35,12 @@ from .metrics import (
     precision_recall,
     seed_diversity,
 )
-from .metrics.image_sets import FID_UNBIASED_N, MIN_IMAGES, small_sample_warnings
+from .evaluation_report import EvaluationReport, Scores
+from .metrics.image_sets import MIN_IMAGES, small_sample_warnings
+from .paths import dataset_folder, eval_folder
+from .schemes import check_same_classes
 from .seeds import parse_seeds
 from .synthesis import Synthesizer
-
-REPORT_KIND = "pathgan-evaluation"
-REPORT_VERSION = 1
-
 
 @dataclass
 class MetricsConfig:
@@ -66,24 +63,22 @@ class EvaluationConfig:
     split: str = field(default="test", metadata={"help": "split whose masks are rendered and whose real images are the reference"})
     train_split: str = field(default="train", metadata={"help": "split the generator was trained on (memorisation and the floor)"})
     seeds: str = field(default="0-3", metadata={"help": "seeds per mask, e.g. 0-3 or 0,5,9"})
-    out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem>"})
+    out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem> in the project"})
 
 
-def compare_features(real: FeatureSet, fake: FeatureSet, cfg: MetricsConfig) -> dict:
-    """FID, KID (mean and std), precision and recall of `fake` against the reference `real`."""
+def compare_features(real: FeatureSet, fake: FeatureSet, cfg: MetricsConfig) -> tuple[Scores, list[str]]:
+    """FID, KID (mean and std), precision and recall of `fake` against the reference `real`, and any warnings."""
     k = kid(real.features, fake.features, cfg.kid_subsets, cfg.kid_subset_size, cfg.kid_seed)
-    out = {
-        "fid": fid_from_stats(real.mean, real.cov, fake.mean, fake.cov),
-        "kid": k["mean"], "kid_std": k["std"], "kid_subsets": k["subsets"], "kid_subset_size": k["subset_size"], "kid_seed": k["seed"],
-        "precision": None, "recall": None, "nearest_k": cfg.nearest_k,
-        "n_real": len(real), "n_fake": len(fake), "warnings": [],
-    }
+    scores = Scores(fid=fid_from_stats(real.mean, real.cov, fake.mean, fake.cov), kid=k["mean"], kid_std=k["std"],
+                    kid_subsets=k["subsets"], kid_subset_size=k["subset_size"], kid_seed=k["seed"], nearest_k=cfg.nearest_k,
+                    n_real=len(real), n_fake=len(fake))
+    warnings = []
     try:
         pr = precision_recall(real.features, fake.features, cfg.nearest_k)
-        out["precision"], out["recall"] = pr["precision"], pr["recall"]
+        scores.precision, scores.recall = pr["precision"], pr["recall"]
     except ImageSetError as e:  # 2..k images still give FID and KID
-        out["warnings"].append(f"precision/recall skipped: {e}")
-    return out
+        warnings.append(f"precision/recall skipped: {e}")
+    return scores, warnings
 
 
 def _extractor(cfg: MetricsConfig) -> InceptionFeatures:
@@ -106,11 +101,11 @@ def compare_folders(folder_a: str | Path, folder_b: str | Path, cfg: MetricsConf
     t0 = time.perf_counter()
     a = image_set_features(files_a, extractor, f"folder A ({folder_a})", cfg.cache, progress)
     b = image_set_features(files_b, extractor, f"folder B ({folder_b})", cfg.cache, progress)
-    result = compare_features(a, b, cfg)
-    result["warnings"] = a.warnings + b.warnings + result["warnings"]
+    scores, warns = compare_features(a, b, cfg)
     return {
         "folder_a": str(folder_a), "folder_b": str(folder_b), "n_a": len(a), "n_b": len(b),
-        **{k: v for k, v in result.items() if k not in ("n_real", "n_fake")},
+        **{k: v for k, v in asdict(scores).items() if k not in ("n_real", "n_fake")},
+        "warnings": a.warnings + b.warnings + warns,
         **_provenance(extractor),
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -124,30 +119,22 @@ def _require_two(files: list, what: str) -> None:
 def _read_split(root: Path, split: str, scheme) -> list:
     scan = scan_dataset(root, split)
     scan.raise_if_problems()
-    if scan.scheme.num_classes != scheme.num_classes:
-        raise ValueError(f"{root}: the data has {scan.scheme.num_classes} classes but the checkpoint was trained for "
-                         f"{scheme.num_classes} ({', '.join(scheme.names[1:])}); use a checkpoint of the same class scheme")
+    check_same_classes(scheme, scan.scheme, "the checkpoint", f"the data in {root}")
     if len(scan.pairs) < 2:
         raise ImageSetError(f"{root} split '{split}': {len(scan.pairs)} mask/image pair(s); evaluation needs at least 2")
     return scan.pairs
 
 
 def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None = None, metrics: MetricsConfig | None = None,
-                        command: str | None = None, progress: bool = True) -> dict:
-    """Generate one image per mask of `config.split` and seed, score them, write report.json/report.md; return the report.
-
-    Headline numbers: report['fid'], report['kid'] (+ 'kid_std'), report['precision'], report['recall'],
-    report['diversity']['pixel_l1'], report['memorisation']['ratio'], and report['floor'] (real train vs real test).
-    """
+                        command: str | None = None, progress: bool = True) -> EvaluationReport:
+    """Generate one image per mask of `config.split` and seed, score them, write report.json/report.md; return the report."""
     config, metrics = config or EvaluationConfig(), metrics or MetricsConfig()
     timing: dict[str, float] = {}
     t_all = time.perf_counter()
     checkpoint = Path(checkpoint)
-    seeds = parse_seeds(config.seeds)
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seed list {config.seeds!r} repeats seeds")
-    root = Path(config.data) if config.data else Path(data_root()) / "consep"
-    out = Path(config.out) if config.out else Path("runs") / "eval" / checkpoint.stem
+    seeds = parse_seeds(config.seeds, unique=True)
+    root = dataset_folder(config.data)
+    out = Path(config.out) if config.out else eval_folder(checkpoint)
     extractor = _extractor(metrics)  # fails early on missing weights, before any generation
     synth = Synthesizer.from_checkpoint(checkpoint, metrics.device)
     pairs = _read_split(root, config.split, synth.scheme)
@@ -187,8 +174,8 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     timing["real_features"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    main = compare_features(real, synthetic, metrics)
-    floor = compare_features(real, train, metrics)
+    main, main_warnings = compare_features(real, synthetic, metrics)
+    floor, floor_warnings = compare_features(real, train, metrics)
     s = len(seeds)
     mask_feat = [mean_pairwise_feature_distance(synthetic.features[i * s : (i + 1) * s]) for i in range(len(pairs))] if s > 1 else []
     add_real = _spectrum_adder(spectra["real"], spectrum_problems)
@@ -206,27 +193,18 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     timing["metrics"] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - t_all
 
-    warns = list(dict.fromkeys(synthetic.warnings + real.warnings + train.warnings + main["warnings"] + floor["warnings"]))
-    report = {
-        "kind": REPORT_KIND, "version": REPORT_VERSION, "pathgan": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": command,
-        "checkpoint": str(checkpoint), "post_processing": synth.post_processing,
-        "data": str(root), "split": config.split, "train_split": config.train_split, "seeds": seeds,
-        "n": {"masks": len(pairs), "seeds": s, "synthetic": len(synthetic), "real": len(real), "train": len(train)},
-        **_provenance(extractor),
-        **{k: v for k, v in main.items() if k != "warnings"},
-        "floor": {"what": f"real {config.train_split} vs real {config.split}",
-                  **{k: v for k, v in floor.items() if k != "warnings"}},
-        "diversity": diversity,
-        "memorisation": memo,
-        "checkerboard": artefacts,
-        "out": str(out), "images": str(image_dir),
-        "config": {"evaluation": asdict(config), "metrics": asdict(metrics)},
-        "warnings": warns,
-        "timing_s": {k: round(v, 1) for k, v in timing.items()},
-    }
-    write_report(report, out)
+    report = EvaluationReport(
+        scores=main, checkpoint=str(checkpoint), floor=floor, floor_what=f"real {config.train_split} vs real {config.split}",
+        command=command, post_processing=synth.post_processing.description, data=str(root), split=config.split,
+        train_split=config.train_split, seeds=seeds,
+        n={"masks": len(pairs), "seeds": s, "synthetic": len(synthetic), "real": len(real), "train": len(train)},
+        **_provenance(extractor), diversity=diversity, memorisation=memo, checkerboard=artefacts, out=str(out), images=str(image_dir),
+        config={"evaluation": asdict(config), "metrics": asdict(metrics)},
+        warnings=list(dict.fromkeys(synthetic.warnings + real.warnings + train.warnings + main_warnings + floor_warnings)),
+        timing_s={k: round(v, 1) for k, v in timing.items()},
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), pathgan=__version__,
+    )
+    report.write(out)
     return report
 
 
@@ -241,115 +219,3 @@ def _spectrum_adder(spectrum: PowerSpectrum, problems: list[str]):
         except ValueError as e:
             problems.append(str(e))
     return add
-
-
-def command_line(name: str, leading: list[str], *configs) -> str:
-    """The full command, every option spelled out, so a report says exactly how to reproduce it."""
-    parts = ["python", "-m", "pathgan", name, *leading]
-    for cfg in configs:
-        for f in fields(cfg):
-            v, flag = getattr(cfg, f.name), f.metadata.get("flag", f.name.replace("_", "-"))
-            if isinstance(v, bool):
-                parts.append(f"--{flag}" if v else f"--no-{flag}")
-            elif v is not None:
-                parts += [f"--{flag}", str(v)]
-    return shlex.join(parts)
-
-
-def write_report(report: dict, out: str | Path) -> None:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(report_markdown(report))
-
-
-def _f(v, digits: int = 4) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def _checkerboard_markdown(c: dict | None, split: str) -> list[str]:
-    if not c:
-        return ["not recorded (report from an older PathGAN)"]
-    if "note" in c:
-        return [c["note"]]
-    rows = [f"| period {p} px, {d} | {_f(c['synthetic']['peaks_db'][p][d], 1)} | {_f(c['real']['peaks_db'][p][d], 1)} |"
-            for p in c["synthetic"]["peaks_db"] for d in c["synthetic"]["peaks_db"][p]]
-    return [
-        "Height of the mean power spectrum's peak at the periods a stride-2 upsampling leaves, in dB above the "
-        "spectrum around it (about 0: no periodic pattern).",
-        "",
-        f"| peak | synthetic | real {split} |",
-        "|---|---|---|",
-        f"| **mean** | **{_f(c['synthetic']['db'], 1)}** | **{_f(c['real']['db'], 1)}** |",
-        *rows,
-    ]
-
-
-def report_markdown(r: dict) -> str:
-    fl, d, m, n = r["floor"], r["diversity"], r["memorisation"], r["n"]
-    lines = [
-        f"# PathGAN evaluation: {Path(r['checkpoint']).name}",
-        "",
-        "```",
-        r.get("command") or "(called from Python)",
-        "```",
-        "",
-        f"- checkpoint: `{r['checkpoint']}`; post-processing: {r.get('post_processing', 'not recorded')}",
-        f"- data: `{r['data']}`, masks and reference images of split `{r['split']}`, training split `{r['train_split']}`",
-        f"- N: {n['masks']} masks x {n['seeds']} seeds = {n['synthetic']} synthetic; {n['real']} real {r['split']}; {n['train']} real {r['train_split']}",
-        f"- seeds: {', '.join(map(str, r['seeds']))}",
-        f"- features: {r['feature_extractor']['extractor']}, weights SHA256 `{r['weights_sha256']}`",
-        f"- preprocessing: {r['feature_extractor']['preprocessing']}",
-        f"- created: {r['created']} (PathGAN {r['pathgan']}, torch {r['feature_extractor']['torch']}, {r['feature_extractor']['device']})",
-        "",
-        "## Distribution metrics",
-        "",
-        f"| metric | synthetic vs real {r['split']} | floor: {fl['what']} |",
-        "|---|---|---|",
-        f"| FID | {_f(r['fid'], 2)} | {_f(fl['fid'], 2)} |",
-        f"| KID | {_f(r['kid'], 5)} ± {_f(r['kid_std'], 5)} | {_f(fl['kid'], 5)} ± {_f(fl['kid_std'], 5)} |",
-        f"| precision (k={r['nearest_k']}) | {_f(r['precision'], 3)} | {_f(fl['precision'], 3)} |",
-        f"| recall (k={r['nearest_k']}) | {_f(r['recall'], 3)} | {_f(fl['recall'], 3)} |",
-        f"| N (real / other) | {r['n_real']} / {r['n_fake']} | {fl['n_real']} / {fl['n_fake']} |",
-        "",
-        f"KID: {r['kid_subsets']} subsets of {r['kid_subset_size']} (seed {r['kid_seed']}). "
-        f"FID below {FID_UNBIASED_N} images per side is biased upward: compare only at equal N, and prefer KID.",
-        "",
-        "## Seed diversity",
-        "",
-    ]
-    if d.get("pixel_l1") is None:
-        lines.append(d.get("note", "n/a"))
-    else:
-        lines += [
-            "| | between seeds of a mask | real neighbouring tiles | ratio |",
-            "|---|---|---|---|",
-            f"| mean pixel L1 ([0,1] pixels) | {_f(d['pixel_l1'])} (worst mask {_f(d['pixel_l1_min'])}) | {_f(d['real_pixel_l1'])} | {_f(d['pixel_l1_ratio'], 3)} |",
-            f"| Inception feature distance | {_f(d['feature_distance'], 3)} | {_f(d['real_feature_distance'], 3)} | {_f(d['feature_ratio'], 3)} |",
-            "",
-            "A ratio of 0 means the generator ignores its noise; real tiles are paired with their neighbour in sorted stem order.",
-        ]
-    lo, hi = m["real_range"]
-    lines += [
-        "",
-        "## Memorisation",
-        "",
-        f"Distance in feature space to the nearest `{r['train_split']}` image. Synthetic median {_f(m['synthetic_median'], 3)}, "
-        f"real `{r['split']}` median {_f(m['real_median'], 3)}: ratio **{_f(m['ratio'], 3)}** (about 1 = as far from the training set as unseen real tiles). "
-        f"Real {m['range_percentiles'][0]:g}th-{m['range_percentiles'][1]:g}th percentile: {_f(lo, 3)}-{_f(hi, 3)}; "
-        f"synthetic median {m['position']} it{' (closer than real tiles: possible memorisation)' if m['position'] == 'below' else ''}; "
-        f"{100 * m['share_below_real_range']:.1f}% of synthetic images are closer than its low end.",
-        "",
-        "| synthetic | nearest training tile | distance |",
-        "|---|---|---|",
-        *[f"| {p['synthetic']} | {p['train']} | {_f(p['distance'], 3)} |" for p in m["closest_pairs"]],
-    ]
-    lines += ["", "## Checkerboard artefacts", "", *_checkerboard_markdown(r.get("checkerboard"), r["split"])]
-    if r.get("warnings"):
-        lines += ["", "## Warnings", "", *[f"- {w}" for w in r["warnings"]]]
-    lines += ["", f"Timing (s): {', '.join(f'{k} {v}' for k, v in r.get('timing_s', {}).items())}", ""]
-    return "\n".join(lines)

@@ -58,6 +58,19 @@ CONSEP = ClassScheme(
     colors=((0, 0, 0), (255, 165, 0), (255, 0, 0), (0, 200, 0), (0, 90, 255)),
 )
 
+class SchemeMismatch(ValueError):
+    """A network trained for one class scheme was handed masks of another."""
+
+
+def check_same_classes(trained: ClassScheme, given: ClassScheme, what: str, other: str) -> None:
+    """The one check that a network's classes fit the masks it is given; the message names both schemes."""
+    if trained.num_classes != given.num_classes:
+        raise SchemeMismatch(
+            f"{what}: trained for {trained.num_classes} classes ({', '.join(trained.names[1:])}), but {other} has "
+            f"{given.num_classes} ({', '.join(given.names[1:])}); use a checkpoint of the same class scheme"
+        )
+
+
 SCHEME_FILE = "scheme.json"  # a dataset may carry its own scheme at its root
 
 

@@ -8,12 +8,13 @@
 # (nearest x2 + 3x3 conv) avoids the checkerboards the shipped deconv generators carry (docs/results.md).
 # Every EMA snapshot is scored on the test split, and the final raw generator beside it, so the average's
 # effect is measured. Brings back the final EMA generators (split into 15 MB parts), the curves and logs.
-# Inputs are staged as for scripts/gpu_experiment.sh: $DATA and $INCEPTION in the git-ignored .gpu/.
+# Inputs are staged as for scripts/gpu_experiment.sh: $DATA and $INCEPTION in the git-ignored .gpu/. The curves
+# check the Inception file's SHA256, so $INCEPTION must be the standard default_1.pt (an fp16-rounded copy is refused).
 # The curves score lossless network output. Back on the CPU: join the parts with cat, run
 # `python -m pathgan calibrate` (JPEG matching, plus the colour map if it lowers train-split FID), then run
 # `python -m pathgan evaluate`. Ship a file only if it beats the shipped one's report.
 set -u
-DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION-.gpu/inception_fp16.pt}; TRAIN_S=${TRAIN_S:-330}; DISCS=${DISCS:-patchgan vanilla}; EMA=${EMA:-0.999}; UPSAMPLE=${UPSAMPLE:-resize}
+DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION-.gpu/default_1.pt}; TRAIN_S=${TRAIN_S:-330}; DISCS=${DISCS:-patchgan vanilla}; EMA=${EMA:-0.999}; UPSAMPLE=${UPSAMPLE:-resize}
 RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU visible (dry run?)"
@@ -28,8 +29,8 @@ for d in $DISCS; do
   mkdir -p "$RUNS/$n-raw" && step=$(python3 -c "import json;print(json.load(open('$RUNS/$n/generator.json'))['provenance']['steps'])")
   cp "$RUNS/$n/generator-raw.safetensors" "$RUNS/$n-raw/generator-step$(printf %06d "$step").safetensors"
 done
-python3 scripts/curves.py --data "$DATA" --runs "${runs[@]}" \
-  --inception "$INCEPTION" --out "$OUT/curves.json" --max-points 5 2>&1 | grep -v "^\s*$"
+python3 -m pathgan curves --data "$DATA" --runs "${runs[@]}" \
+  --inception-weights "$INCEPTION" --out "$OUT/curves.json" --max-points 5 2>&1 | grep -v "^\s*$"
 for d in $DISCS; do n=consep-$d; split -b 15M "$RUNS/$n/generator.safetensors" "$OUT/$n.safetensors.part-"; done
 tar czf "$OUT/runs.tgz" -C "$RUNS" --exclude='*.safetensors' --exclude='train_state.pt' .
 ls -la "$OUT"

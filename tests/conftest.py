@@ -1,4 +1,7 @@
-"""Shared fixtures: the real CoNSeP data (never skipped when missing) and tiny dummy checkpoints."""
+"""Shared fixtures: the real CoNSeP data (never skipped when missing), tiny dummy checkpoints and synthetic datasets.
+
+Every test that uses `consep_root` is marked `data`, so `pytest -m "not data"` is the tier that runs without it.
+"""
 from __future__ import annotations
 
 import os
@@ -10,10 +13,11 @@ import torch
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from pathgan import data_root
+from pathgan.paths import data_root
 from pathgan.checkpoint import save_generator
 from pathgan.models import GeneratorConfig, build_generator
 from pathgan.schemes import CONSEP
+from pathgan.synthetic_data import write_synthetic_dataset
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -21,10 +25,16 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 @pytest.fixture(scope="session")
 def consep_root() -> Path:
     """The CoNSeP folder; a missing dataset fails loudly rather than skipping."""
-    root = Path(data_root()) / "consep"
+    root = data_root() / "consep"
     if not (root / "images" / "train").is_dir():
         pytest.fail(f"CoNSeP data not found at {root}. Set PATHGAN_DATA to the folder holding consep/ (default ../shared/data).")
     return root
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "consep_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.data)
 
 
 def make_tiny_generator(seed: int = 0, **overrides):
@@ -65,19 +75,7 @@ def random_mask(size=(256, 256), seed=0, num_classes=4) -> np.ndarray:
     return ids
 
 
-def make_mini_dataset(root: Path, src: Path, per_split: int = 6) -> Path:
-    """Copy a few real CoNSeP pairs into `root` (fast trainers and scans)."""
-    import shutil
-
-    for split in ("train", "test"):
-        for sub in ("images", "masks"):
-            (root / sub / split).mkdir(parents=True, exist_ok=True)
-        for mask in sorted((src / "masks" / split).glob("*.png"))[:per_split]:
-            shutil.copy(mask, root / "masks" / split / mask.name)
-            shutil.copy(src / "images" / split / f"{mask.stem}.jpg", root / "images" / split / f"{mask.stem}.jpg")
-    return root
-
-
 @pytest.fixture
-def mini_dataset(tmp_path, consep_root) -> Path:
-    return make_mini_dataset(tmp_path / "mini", consep_root)
+def mini_dataset(tmp_path) -> Path:
+    """Six synthetic pairs per split (procedural masks, JPEG q75 tiles like CoNSeP's): no real data needed."""
+    return write_synthetic_dataset(tmp_path / "mini", pairs=6)

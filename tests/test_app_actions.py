@@ -13,18 +13,19 @@ import pytest
 from PIL import Image
 
 from conftest import make_tiny_generator, random_mask
-from pathgan.app_actions import (
-    ASSETS, MAX_UPLOAD_SIDE, AppSettings, PathGANApp, UserError, default_concurrency, parse_args,
+from pathgan.app.actions import (
+    MAX_UPLOAD_SIDE, AppSettings, PathGANApp, UserError, default_concurrency, parse_args,
 )
 from pathgan.checkpoint import CheckpointError, save_generator
-from pathgan.checkpoints_index import (
+from pathgan.app.checkpoints_index import (
     DEFAULT_SEARCH, SynthesizerCache, find_checkpoints, parse_search, read_report, report_path, resolve_checkpoint,
 )
-from pathgan.compare import HOW_TO_POINT, CompareError, find_stem, list_splits, open_paired_folder, random_stem, step_stem
+from pathgan.app.compare import CompareError, find_stem, list_splits, open_paired_folder, random_stem, step_stem
 from pathgan.layouts import random_layout
 from pathgan.masks import ids_to_palette
 from pathgan.models import count_parameters
-from pathgan.overlay import contour_overlay, write_pair_zip
+from pathgan.paths import ASSETS_DIR
+from pathgan.app.overlay import contour_overlay, write_pair_zip
 from pathgan.schemes import CONSEP, ClassScheme
 
 
@@ -249,7 +250,7 @@ def test_examples_are_small_consep_like_masks(app):
     examples = app.example_masks()
     assert len(examples) >= 3
     for i, (path, caption) in enumerate(examples):
-        assert path.parent == ASSETS and path.stat().st_size < 100_000 and caption
+        assert path.parent == ASSETS_DIR and path.stat().st_size < 100_000 and caption
         ids = app.load_example(i)
         share = (ids > 0).mean()
         assert ids.shape[0] >= 256 and 0.05 < share < 0.6 and ids.max() <= 4
@@ -274,7 +275,7 @@ def test_synthesize_batch_is_seeded_and_timed(app):
     assert r.seconds > 0 and "3 tiles of 256×256" in r.summary() and "patchgan" in r.summary()
     assert r.info()["post_processing"] == "none (lossless network output)" and "post-processing: none" in r.summary()
     again = app.synthesize(ids, "a_patchgan", 11, 1)
-    assert np.array_equal(again.images[0], r.images[1])  # alone or in a batch, a seed gives the same tile
+    assert np.array_equal(again.images[0], r.images[1])  # alone or with other seeds, a seed gives the same tile
     other = app.synthesize(ids, "b_vanilla", 10, 1)
     assert other.checkpoint.disc == "vanilla" and not np.array_equal(other.images[0], r.images[0])
 
@@ -397,8 +398,8 @@ def test_compare_view(consep_root, ckpt_dir, tmp_path):
     items, status = no_ckpt.compare_view("test", stem, None, "0", False)
     assert len(items) == 2 and "No checkpoint found" in status
     no_data = PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),)))
-    assert no_data.compare_view_if_ready(None, None, None, "0", False) == ([], "⚠️ " + HOW_TO_POINT)
-    assert "python app.py --data" in no_data.compare_status()
+    assert no_data.compare_view_if_ready(None, None, None, "0", False) == ([], "")  # said once, by the tab's top line
+    assert "python app.py --data" in no_data.compare_status() and "`images/<split>/`" in no_data.compare_status()
 
 
 # -- model tab -------------------------------------------------------------------------------------
@@ -406,22 +407,30 @@ def test_compare_view(consep_root, ckpt_dir, tmp_path):
 def test_model_card(app, ckpt_dir, tmp_path):
     card = app.model_card(None)
     params = count_parameters(make_tiny_generator())
-    assert "a_patchgan" in card and "ngf=4" in card and f"{params:,}" in card and "patchgan" in card
-    assert "1,200" in card and "consep/train" in card and "no report yet" in card
+    assert "a_patchgan" in card.summary and "patchgan" in card.summary and "1,200 steps" in card.summary and "no report yet" in card.summary
+    assert "ngf=4" in card.details and f"{params:,}" in card.details and card.sample_sheet is None and card.curve is None
+    assert "data: train (content hash not recorded)" in card.summary  # older checkpoints: the folder's name only
     report = {"fid": 37.25, "kid": 0.0123, "kid_std": 0.0011, "precision": 0.61, "split": "test", "n": {"masks": 224, "seeds": 4},
               "floor": {"what": "real train vs real test", "fid": 12.5, "kid": 0.002, "kid_std": 0.0003},
               "memorisation": {"ratio": 1.02, "closest_pairs": [{"distance": 3.0}]}, "warnings": ["FID is biased at small N"],
               "checkerboard": {"synthetic": {"db": 12.4}, "real": {"db": 2.5}}, "timing_s": {"total": 80.2}}
     report_path(ckpt_dir / "b_vanilla.safetensors").write_text(json.dumps(report))
     (ckpt_dir / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Shipped checkpoints\nTrained on CoNSeP.\n")
+    Image.new("RGB", (64, 32)).save(ckpt_dir / "b_vanilla.samples.jpg")
+    Image.new("RGB", (32, 32)).save(ckpt_dir / "fid_vs_step.png")
     card = app.model_card(str(ckpt_dir / "b_vanilla.safetensors"))
-    assert "| FID ↓ | 37.25 | 12.5 |" in card and "| KID ↓ | 0.0123 ± 0.0011 | 0.002 ± 0.0003 |" in card
-    assert "| precision ↑ | 0.61 |  |" in card and "≈1 is good) | 1.02 |" in card and "224 masks × 4 seeds" in card
-    assert "(reference: the real tiles) | 12.4 | 2.5 |" in card  # its reference is the real tiles, not the floor
-    assert "| timing_s.total | 80.2 |" in card and "FID is biased" in card and "vanilla" in card
-    assert "# Shipped checkpoints" in card and "license: apache" not in card
+    summary = card.summary  # the headline numbers lead, beside the floor
+    assert "| FID ↓ | 37.25 | 12.50 |" in summary and "| KID ↓ | 0.01230 ± 0.00110 | 0.00200 ± 0.00030 |" in summary
+    assert "| precision ↑ | 0.610 | n/a |" in summary and "≈1 is good) | 1.020 |" in summary and "224 masks × 4 seeds" in summary
+    assert "(reference: the real tiles) | 12.4 | 2.5 |" in summary  # its reference is the real tiles, not the floor
+    assert "FID is biased" in summary and "vanilla" in summary
+    assert "Timing (s): total 80.2" in card.details and "## Memorisation" in card.details  # the full report, folded
+    assert "# Shipped checkpoints" in card.details and "license: apache" not in card.text
+    # Figures beside the checkpoint are shown, copied to where the app serves files from.
+    assert card.sample_sheet.name == "b_vanilla.samples.jpg" and card.sample_sheet.parent.parent == tmp_path / "exports"
+    assert card.curve.name == "fid_vs_step.png" and card.curve.read_bytes() == (ckpt_dir / "fid_vs_step.png").read_bytes()
     report_path(ckpt_dir / "a_patchgan.safetensors").write_text(json.dumps({"score": 3, "nested": {"ssim": 0.5}}))
-    card = app.model_card(str(ckpt_dir / "a_patchgan.safetensors"))  # any other report shape: every number, as a table
-    assert "| score | 3 |" in card and "| nested.ssim | 0.5 |" in card
+    card = app.model_card(str(ckpt_dir / "a_patchgan.safetensors"))  # any other report shape: said so, every number as a table
+    assert "not a PathGAN evaluation report" in card.summary and "| score | 3 |" in card.summary and "| nested.ssim | 0.5 |" in card.summary
     empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
-    assert "No checkpoint" in empty.model_card(None)
+    assert "No checkpoint" in empty.model_card(None).summary

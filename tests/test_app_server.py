@@ -15,9 +15,9 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from conftest import make_tiny_generator, random_mask
-from pathgan.app_server import AppProcess, free_port
+from app_server import AppProcess, free_port
 from pathgan.checkpoint import save_generator
-from pathgan.checkpoints_index import report_path
+from pathgan.app.checkpoints_index import report_path
 from pathgan.masks import ids_to_palette
 from pathgan.schemes import CONSEP
 
@@ -87,7 +87,7 @@ def test_synthesize_endpoint(client, masks):
 
 def test_readme_client_example(server, monkeypatch):
     """The README's three lines, verbatim but for the address."""
-    from pathgan.checkpoints_index import PROJECT_ROOT
+    from pathgan.app.checkpoints_index import PROJECT_ROOT
 
     monkeypatch.chdir(PROJECT_ROOT)
     client = Client(server.url, verbose=False)
@@ -120,9 +120,10 @@ def test_uploads_over_20_mb_are_refused(client, masks, server):
     assert server.alive()
 
 
-def test_bad_controls(client, masks):
+def test_bad_controls(client, masks, server):
     with pytest.raises(AppError, match="variations must be between 1 and 8"):
         client.predict(handle_file(str(masks["ids"])), 0, 9, "", api_name="/synthesize")
+    assert "Traceback" not in server.log(tail=None)  # user errors are answered, not logged as faults
 
 
 def test_ten_concurrent_clients_all_get_their_images(server, masks):
@@ -152,7 +153,7 @@ def test_ten_concurrent_clients_all_get_their_images(server, masks):
 def test_app_without_checkpoints_says_so(tmp_path):
     """Built in-process and launched in a thread: the endpoint names the folders searched and what to do."""
     import app as app_module
-    from pathgan.app_actions import AppSettings, PathGANApp
+    from pathgan.app.actions import AppSettings, PathGANApp
 
     empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
     demo = app_module.build_demo(empty)
@@ -164,3 +165,22 @@ def test_app_without_checkpoints_says_so(tmp_path):
             Client(url, verbose=False).predict(handle_file(str(mask)), 0, 1, "", api_name="/synthesize")
     finally:
         demo.close()
+
+
+def test_plain_start_serves_the_shipped_checkpoints_with_their_card_and_figures(tmp_path):
+    """The README's `python app.py`: the best-evaluated shipped checkpoint, its headline numbers and figures."""
+    import urllib.request
+
+    env = {"PATHGAN_DEVICE": "cpu", "PATHGAN_CHECKPOINTS": "", "PATHGAN_COMPARE_DATA": ""}
+    with AppProcess([], env=env, log_path=tmp_path / "app.log") as proc:
+        with urllib.request.urlopen(proc.url + "config", timeout=30) as r:
+            config = json.load(r)
+        props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if c.get("props", {}).get("elem_id")}
+        summary = props["card-summary"]["value"]
+        assert "### consep-vanilla" in summary and "| FID ↓ | 141.43 | 91.16 |" in summary and "`checkpoints/consep-vanilla.safetensors`" in summary
+        for elem, name in (("card-samples", "consep-vanilla.samples.jpg"), ("card-curve", "fid_vs_step.png")):
+            value = props[elem]["value"]
+            assert props[elem]["visible"] and value["orig_name"] == name
+            with urllib.request.urlopen(value["url"], timeout=30) as r:
+                assert r.status == 200 and len(r.read()) > 10_000
+        assert "Traceback" not in proc.log(tail=None)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_tiny_generator
-from pathgan.app_server import AppProcess, free_port
+from app_server import AppProcess, free_port
 from pathgan.checkpoint import save_generator
 from pathgan.schemes import CONSEP
 
@@ -107,6 +107,8 @@ def test_draw_generate_and_reseed(browser, served, tmp_path):
     # An empty canvas is refused with a message, and the page keeps working.
     page.click("#generate")
     page.wait_for_selector("[data-testid='toast-text']:has-text('canvas is empty')", timeout=30_000)
+    assert page.locator("[data-testid='toast-text']").count() == 1  # one message, and no error pills on the outputs
+    assert page.locator("#tiles, #snapped, #synth-status").get_by_text("Error", exact=True).count() == 0
     page.click("[data-testid='toast-close']")
 
     pick_colour(page, RED)
@@ -195,12 +197,21 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     upload(page, corrupt)
     page.wait_for_selector("[data-testid='toast-text']:has-text('not a readable image')", timeout=30_000)
+    page.wait_for_timeout(500)
+    # The failed upload is one message; the canvas and the mask line stay as they were, with no error pills.
+    assert page.locator("[data-testid='toast-text']").count() == 1
+    assert page.locator("#mask-canvas, #mask-info").get_by_text("Error", exact=True).count() == 0
+    assert "Random layout 512×512" in page.inner_text("#mask-info") and page.locator("#mask-canvas canvas").count() > 0
 
     page.click("button[role='tab']:has-text('Compare')")
-    page.wait_for_selector("text=/python app.py --data/", timeout=30_000)  # no dataset given: how to set one
+    page.wait_for_selector("text=/python app.py --data/", timeout=30_000)  # no dataset given: how to set one, once, whole
+    body = page.inner_text("body")
+    assert body.count("No paired dataset is set") == 1 and "images/<split>/ and masks/<split>/" in body
     page.click("button[role='tab']:has-text('Model')")
-    page.wait_for_selector("h3:has-text('tiny')", timeout=30_000)
-    assert "patchgan" in page.inner_text("body") and "Parameters" in page.inner_text("body")
+    page.wait_for_selector("#card-summary h3:has-text('tiny')", timeout=30_000)
+    assert "patchgan" in page.inner_text("#card-summary") and "Parameters" not in page.inner_text("#card-summary")
+    page.click("button:has-text('Details')")  # the details are folded until asked for
+    page.wait_for_selector("#card-details >> text=/Parameters/", timeout=30_000)
     page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "model.png", OUTPUT / "model.png")

@@ -77,7 +77,7 @@ def test_cli_calibrate(mini_dataset, tiny_checkpoint, tmp_path, capsys):
 
 
 def test_auto_keeps_the_colour_map_only_if_it_lowers_fid_on_the_fitting_split(mini_dataset, tiny_checkpoint, tmp_path):
-    from pathgan.synthesis import post_process
+    from pathgan.post_processing import PostProcessing
     from pathgan.metrics import InceptionFeatures, feature_statistics, fid_from_stats
 
     result = calibrate_checkpoint(tiny_checkpoint, CalibrationConfig(data=str(mini_dataset), seeds="3,4", out=str(tmp_path / "a.safetensors"), device="cpu"))
@@ -85,9 +85,9 @@ def test_auto_keeps_the_colour_map_only_if_it_lowers_fid_on_the_fitting_split(mi
     assert sel["split"] == "train" and sel["images"] == 2 * len(scan_dataset(mini_dataset, "train").pairs)
     assert sel["kept"] == (sel["with"]["fid"] < sel["without"]["fid"]) and (result.colour is not None) == sel["kept"]
     assert read_config(result.out)["colour_selection"] == sel and ("calibration" in read_config(result.out)) == sel["kept"]
-    from pathgan.app_model_card import render_model_card
-    from pathgan.checkpoints_index import CheckpointEntry
-    card = render_model_card(CheckpointEntry(result.out, read_config(result.out)), None)
+    from pathgan.app.model_card import render_model_card
+    from pathgan.app.checkpoints_index import CheckpointEntry
+    card = render_model_card(CheckpointEntry(result.out, read_config(result.out)), None).text
     assert f"Colour map {'kept' if sel['kept'] else 'not applied'}: on {sel['images']} train tiles it gave FID" in card
     # the scores are what the metrics give for the tiles as they would be shipped
     raw = Synthesizer.from_checkpoint(tiny_checkpoint, "cpu")
@@ -96,16 +96,16 @@ def test_auto_keeps_the_colour_map_only_if_it_lowers_fid_on_the_fitting_split(mi
                                     [read_rgb(p.image_path) for p in pairs])
     ext = InceptionFeatures(None, "cpu")
     real = ext.features([read_rgb(p.image_path) for p in pairs])
-    fake = ext.features([post_process([im], colour, result.compression)[0] for p in pairs for im in raw.generate(read_mask(p.mask_path, raw.scheme), [3, 4])])
+    fake = ext.features([PostProcessing(colour, result.compression).apply([im])[0] for p in pairs for im in raw.generate(read_mask(p.mask_path, raw.scheme), [3, 4])])
     assert fid_from_stats(*feature_statistics(real), *feature_statistics(fake)) == pytest.approx(sel["with"]["fid"], abs=0.01)
 
 
 def test_model_card_shows_the_calibration(mini_dataset, tiny_checkpoint):
-    from pathgan.app_model_card import render_model_card
-    from pathgan.checkpoints_index import CheckpointEntry
+    from pathgan.app.model_card import render_model_card
+    from pathgan.app.checkpoints_index import CheckpointEntry
 
     result = calibrate_checkpoint(tiny_checkpoint, CalibrationConfig(data=str(mini_dataset), colour="on", device="cpu"))
     out, cal = result.out, result.colour
-    card = render_model_card(CheckpointEntry(out, read_config(out)), None)
+    card = render_model_card(CheckpointEntry(out, read_config(out)), None).text
     assert f"fitted on {cal.fitted_on['masks']} train masks" in card and "R ×" in card
-    assert "Colour calibration" not in render_model_card(CheckpointEntry(tiny_checkpoint, read_config(tiny_checkpoint)), None)
+    assert "Colour calibration" not in render_model_card(CheckpointEntry(tiny_checkpoint, read_config(tiny_checkpoint)), None).text

@@ -13,6 +13,7 @@ from pathgan.cli import main
 from pathgan.colour_calibration import ColourCalibration
 from pathgan.compression_matching import CompressionMatch, ijg_quality, read_compression
 from pathgan.dataset import scan_dataset
+from pathgan.post_processing import PostProcessing
 from pathgan.synthesis import Synthesizer
 
 
@@ -71,7 +72,7 @@ def test_round_trip_through_a_checkpoint(tiny_checkpoint, tmp_path):
     generator, scheme, _ = load_generator(tiny_checkpoint)
     match = CompressionMatch(((8,) * 64, (9,) * 64), 0, {"split": "train"})
     path = tmp_path / "m.safetensors"
-    save_generator(path, generator, scheme, compression=match)
+    save_generator(path, generator, scheme, post_processing=PostProcessing(compression=match))
     assert CompressionMatch.from_dict(read_config(path)["compression"]) == match
     assert json.loads(config_path(path).read_text())["compression"] == match.to_dict()
 
@@ -83,8 +84,8 @@ def test_round_trip_through_a_checkpoint(tiny_checkpoint, tmp_path):
 def test_a_bad_post_processing_entry_is_refused_at_load(tiny_checkpoint, tmp_path, key, change, message):
     generator, scheme, _ = load_generator(tiny_checkpoint)
     path = tmp_path / "m.safetensors"
-    save_generator(path, generator, scheme, calibration=ColourCalibration((1.0, 1.0, 1.0), (0.0, 0.0, 0.0)),
-                   compression=CompressionMatch(((8,) * 64,), 2))
+    save_generator(path, generator, scheme, post_processing=PostProcessing(ColourCalibration((1.0, 1.0, 1.0), (0.0, 0.0, 0.0)),
+                                                                           CompressionMatch(((8,) * 64,), 2)))
     load_generator(path)
     edit_embedded_config(path, lambda cfg: cfg[key].update(change))
     with pytest.raises(CheckpointError, match=f"{message}.*pathgan calibrate"):
@@ -97,30 +98,31 @@ def test_calibrate_stores_it_and_generate_can_skip_it(mini_dataset, tiny_checkpo
                  "--colour", "off"]) == 0
     assert "compression matched: JPEG with the IJG quality-75 tables, 4:2:0 chroma (6 of 6 train tiles)" in capsys.readouterr().out
     synth = Synthesizer.from_checkpoint(out, "cpu")
-    assert synth.compression is not None and synth.compression.fitted_on["split"] == "train"
-    assert synth.post_processing == "JPEG with the IJG quality-75 tables, 4:2:0 chroma, as the train tiles"
+    post = synth.post_processing
+    assert post.compression is not None and post.compression.fitted_on["split"] == "train"
+    assert post.description == "JPEG with the IJG quality-75 tables, 4:2:0 chroma, as the train tiles"
     mask = random_mask((300, 280))
     jpeg_matched = synth.generate(mask, [2])[0]
     Image.fromarray(mask.astype(np.uint8)).save(tmp_path / "m.png")
     assert main(["generate", "--checkpoint", str(out), "--masks", str(tmp_path / "m.png"), "--seeds", "2",
                  "--out", str(tmp_path / "lossless"), "--device", "cpu", "--lossless"]) == 0
     lossless = np.asarray(Image.open(tmp_path / "lossless" / "m_seed0002.png"))
-    assert np.array_equal(jpeg_matched, synth.compression.apply([lossless])[0]) and synth.calibration is None
+    assert np.array_equal(jpeg_matched, post.compression.apply([lossless])[0]) and post.colour is None
 
     plain = tmp_path / "plain.safetensors"
     assert main(["calibrate", "--checkpoint", str(tiny_checkpoint), "--data", str(mini_dataset), "--out", str(plain),
                  "--device", "cpu", "--colour", "on", "--no-match-compression"]) == 0
     assert "compression: none (--no-match-compression)" in capsys.readouterr().out
     plain_synth = Synthesizer.from_checkpoint(plain, "cpu")
-    assert "compression" not in read_config(plain) and plain_synth.compression is None
-    assert plain_synth.post_processing == "colour map fitted on train"
+    assert "compression" not in read_config(plain) and plain_synth.post_processing.compression is None
+    assert plain_synth.post_processing.description == "colour map fitted on train"
 
 
 def test_model_card_shows_the_compression(mini_dataset, tiny_checkpoint):
-    from pathgan.app_model_card import render_model_card
-    from pathgan.checkpoints_index import CheckpointEntry
+    from pathgan.app.model_card import render_model_card
+    from pathgan.app.checkpoints_index import CheckpointEntry
 
     out = calibrate_checkpoint(tiny_checkpoint, CalibrationConfig(data=str(mini_dataset), colour="off", device="cpu")).out
-    card = render_model_card(CheckpointEntry(out, read_config(out)), None)
+    card = render_model_card(CheckpointEntry(out, read_config(out)), None).text
     assert "Compression matching: every tile is passed through JPEG with the IJG quality-75 tables, 4:2:0 chroma, as 6 of the 6 train tiles" in card
-    assert "Compression matching" not in render_model_card(CheckpointEntry(tiny_checkpoint, read_config(tiny_checkpoint)), None)
+    assert "Compression matching" not in render_model_card(CheckpointEntry(tiny_checkpoint, read_config(tiny_checkpoint)), None).text

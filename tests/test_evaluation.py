@@ -12,12 +12,14 @@ from PIL import Image
 
 from pathgan.cli import main
 from pathgan.evaluation import MetricsConfig, compare_folders
+from pathgan.evaluation_report import EvaluationReport
 from pathgan.images import read_rgb
 from pathgan.masks import read_mask
 from pathgan.metrics import SmallSampleWarning, checkerboard
 from pathgan.metrics.inception import WEIGHTS_SHA256
 from pathgan.schemes import CONSEP
 from pathgan.synthesis import Synthesizer
+from pathgan.synthetic_data import write_synthetic_dataset
 
 N_PAIRS = 6
 
@@ -29,16 +31,9 @@ def own_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def tiny_data(consep_root, tmp_path) -> Path:
-    """The first few CoNSeP pairs of each split, copied so the test runs in seconds."""
-    root = tmp_path / "data"
-    for split in ("train", "test"):
-        (root / "images" / split).mkdir(parents=True)
-        (root / "masks" / split).mkdir(parents=True)
-        for img in sorted((consep_root / "images" / split).glob("*.jpg"))[:N_PAIRS]:
-            shutil.copy(img, root / "images" / split / img.name)
-            shutil.copy(consep_root / "masks" / split / f"{img.stem}.png", root / "masks" / split / f"{img.stem}.png")
-    return root
+def tiny_data(tmp_path) -> Path:
+    """A few synthetic pairs of each split, so the test runs in seconds and without the real data."""
+    return write_synthetic_dataset(tmp_path / "data", pairs=N_PAIRS)
 
 
 def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint, tiny_data, tmp_path, capsys):
@@ -95,8 +90,22 @@ def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint,
     for text in (r["command"], WEIGHTS_SHA256, "bilinear", "align_corners=False", "Memorisation", "Seed diversity", f"{r['fid']:.2f}",
                  "Checkerboard artefacts", f"**{c['synthetic']['db']:.1f}**"):
         assert text in md, text
-    assert f"FID {r['fid']:.2f}" in printed
+    assert f"| FID ↓ | {r['fid']:.2f} | {r['floor']['fid']:.2f} |" in printed and f"| FID ↓ | {r['fid']:.2f} |" in md  # one renderer for both
+    assert EvaluationReport.load(out / "report.json").to_dict() == r  # the typed report round-trips its JSON
     assert r["post_processing"] == "none (lossless network output)" and "post-processing: none (lossless" in md + printed
+
+
+def test_evaluate_writes_where_the_app_looks_from_any_folder(tiny_checkpoint, tiny_data, tmp_path, monkeypatch):
+    from pathgan import paths
+    from pathgan.app.checkpoints_index import read_report
+
+    monkeypatch.setattr(paths, "EVAL_DIR", tmp_path / "project" / "runs" / "eval")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--seeds", "0", "--device", "cpu"]) == 0
+    assert (paths.EVAL_DIR / "tiny" / "report.json").is_file() and not (elsewhere / "runs").exists()
+    assert read_report(tiny_checkpoint)["n"]["synthetic"] == N_PAIRS
 
 
 def test_evaluate_fails_before_generating_when_weights_or_data_are_missing(tiny_checkpoint, tiny_data, tmp_path, monkeypatch, capsys):
@@ -149,3 +158,25 @@ def test_fid_command_names_what_is_wrong_with_a_folder(consep_root, tmp_path, ca
         assert main(["fid", str(good), str(folder), "--device", "cpu"]) == 2, folder
         err = capsys.readouterr().err
         assert "error: " in err and message in err, (folder, err)
+
+
+def test_curves_score_every_snapshot_with_verified_weights(tiny_data, tmp_path, capsys):
+    from conftest import make_tiny_generator
+    from pathgan.checkpoint import save_generator
+
+    run = tmp_path / "runs" / "r"
+    for step, seed in ((100, 0), (200, 1), (300, 2)):
+        save_generator(run / f"generator-step{step:06d}.safetensors", make_tiny_generator(seed), CONSEP)
+    out = tmp_path / "curves.json"
+    args = ["curves", "--runs", str(run), "--out", str(out), "--data", str(tiny_data), "--max-points", "2", "--final-seeds", "0-1",
+            "--device", "cpu"]
+    assert main(args) == 0
+    c = json.loads(out.read_text())
+    r = c["runs"]["r"]
+    assert [p["step"] for p in r["points"]] == [100, 300] and r["final_step"] == 300 and c["weights_sha256"] == WEIGHTS_SHA256
+    assert all(math.isfinite(p["fid"]) and p["n_fake"] == N_PAIRS for p in r["points"])
+    assert r["final"]["n_fake"] == 2 * N_PAIRS and r["final"]["seed_pixel_l1"] > 0 and c["command"].startswith("python -m pathgan curves")
+    wrong = tmp_path / "inception_fp16.pt"
+    wrong.write_bytes(b"not the standard weights")
+    assert main(args + ["--inception-weights", str(wrong)]) == 2  # the hash check applies to curves too
+    assert "standard FID Inception weights" in capsys.readouterr().err

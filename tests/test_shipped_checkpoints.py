@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from pathgan.checkpoint import config_path, read_config
-from pathgan.checkpoints_index import PROJECT_ROOT, read_report
+from pathgan.app.checkpoints_index import read_report
 from pathgan.masks import read_mask
+from pathgan.paths import PROJECT_ROOT
 from pathgan.synthesis import Synthesizer
 
 CARD = (PROJECT_ROOT / "checkpoints" / "README.md").read_text()
@@ -37,7 +38,20 @@ def test_shipped_checkpoint(disc):
         assert number in CARD, f"checkpoints/README.md does not quote {number} from {path.name}'s report"
 
     synth = Synthesizer.from_checkpoint(path, "cpu")
-    assert report["post_processing"] == synth.post_processing  # the report scored tiles as this file delivers them
+    assert report["post_processing"] == synth.post_processing.description  # the report scored tiles as this file delivers them
     a, b = synth.generate(read_mask(PROJECT_ROOT / "assets" / "example_2_mixed.png", synth.scheme), [0, 1])
     assert a.shape == (256, 256, 3) and a.reshape(-1, 3).std(0).min() > 10  # a textured tile, not a flat one
     assert np.abs(a.astype(int) - b).mean() > 0.05 * 255  # seeds matter, as the bar asks
+
+
+@pytest.mark.parametrize("disc", ["patchgan", "vanilla"])
+def test_shipped_model_card_names_its_data_commit_and_figures(disc):
+    from pathgan.app.checkpoints_index import CheckpointEntry
+    from pathgan.app.model_card import render_model_card
+
+    path = PROJECT_ROOT / "checkpoints" / f"consep-{disc}.safetensors"
+    card = render_model_card(CheckpointEntry(path, read_config(path)), read_report(path))
+    assert "data: consep, split train (432 pairs, content SHA256 `b43edbbfbf7c3e1c…`)" in card.summary
+    assert "| commit | `9edfc1522a60` |" in card.details and ".gpu/" not in card.summary
+    assert card.sample_sheet == path.with_name(f"consep-{disc}.samples.jpg") and card.curve == path.with_name("fid_vs_step.png")
+    assert "| FID ↓ |" in card.summary and "## Memorisation" in card.details

@@ -5,8 +5,8 @@ import json
 import warnings
 from pathlib import Path
 
-from ..dataclass_cli import add_dataclass_arguments, dataclass_from_args
-from ..evaluation import MetricsConfig, command_line, compare_folders
+from ..dataclass_cli import add_dataclass_arguments, command_line, dataclass_from_args
+from ..evaluation import MetricsConfig, compare_folders
 from ..metrics import SmallSampleWarning
 
 

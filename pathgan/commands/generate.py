@@ -36,7 +36,7 @@ def run(args) -> int:
     seeds = parse_seeds(args.seeds)
     synth = Synthesizer.from_checkpoint(args.checkpoint, args.device)
     if args.lossless:
-        synth.compression = None
+        synth.post_processing = synth.post_processing.without_compression()
     files = list_mask_files(args.masks)
     ids = [read_mask(f, synth.scheme) for f in files]  # every mask checked before any work
     out = Path(args.out)

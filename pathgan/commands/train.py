@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from ..dataclass_cli import add_dataclass_arguments, dataclass_from_args
-from ..models import DiscriminatorConfig, GeneratorConfig
+from ..models import DISCRIMINATORS, GENERATORS, DiscriminatorConfig, GeneratorConfig
 from ..training.config import TrainConfig
 
 
 def add_arguments(p):
     add_dataclass_arguments(p, TrainConfig, exclude=("generator", "discriminator"))
-    add_dataclass_arguments(p, GeneratorConfig, exclude=("arch", "num_classes"))
-    add_dataclass_arguments(p, DiscriminatorConfig, exclude=("num_classes", "image_size"))
+    add_dataclass_arguments(p, GeneratorConfig, exclude=("num_classes",), choices={"arch": sorted(GENERATORS)})
+    add_dataclass_arguments(p, DiscriminatorConfig, exclude=("num_classes", "image_size"), choices={"arch": sorted(DISCRIMINATORS)})
     p.add_argument("--resume", metavar="RUN", default=None, help="continue the run in this folder exactly where it stopped")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data_root
+from ..paths import CACHE_DIR, data_root
 from ..images import read_rgb
 from .errors import ImageSetError, MetricsError
 from .image_sets import MIN_IMAGES, check_image_set, small_sample_warnings
@@ -24,8 +24,8 @@ CACHE_VERSION = 1
 
 def cache_dir() -> Path:
     env = os.environ.get(ENV_CACHE)
-    folder = Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / ".cache" / "pathgan"
-    data = Path(data_root()).resolve()
+    folder = Path(env).expanduser() if env else CACHE_DIR
+    data = data_root().resolve()
     resolved = folder.resolve()
     if resolved == data or data in resolved.parents:
         raise MetricsError(f"cache folder {folder} is inside the data folder {data}, which must stay read-only; "

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..synthesis import best_device
+from ..devices import best_device
 from .errors import WeightsError
 from .features_cache import cache_dir
 
@@ -158,7 +158,7 @@ class InceptionFeatures:
             raise ValueError(f"batch size must be at least 1, got {batch_size}")
         self.weights_path = find_weights(weights).resolve()
         self.weights_sha256 = verify_weights(self.weights_path)
-        self.device = best_device(str(device) if device is not None else None)
+        self.device = best_device(device)
         self.batch_size = batch_size
         self.module = _load_module(str(self.weights_path), str(self.device))
 

@@ -1,9 +1,9 @@
 """Networks chosen by name, so a checkpoint can say which one it holds."""
 from __future__ import annotations
 
-from dataclasses import fields
-
 from torch import nn
+
+from ..dataclass_cli import dataclass_from_dict
 
 from .discriminators import DiscriminatorConfig, PatchGANDiscriminator, VanillaDiscriminator
 from .layers import PerSampleNorm
@@ -13,20 +13,12 @@ GENERATORS = {"unet": UNetGenerator}
 DISCRIMINATORS = {"patchgan": PatchGANDiscriminator, "vanilla": VanillaDiscriminator}
 
 
-def _config(cls, d: dict):
-    known = {f.name for f in fields(cls)}
-    unknown = set(d) - known
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; known: {sorted(known)}")
-    return cls(**d)
-
-
 def generator_config(d: dict) -> GeneratorConfig:
-    return _config(GeneratorConfig, d)
+    return dataclass_from_dict(GeneratorConfig, d)
 
 
 def discriminator_config(d: dict) -> DiscriminatorConfig:
-    return _config(DiscriminatorConfig, d)
+    return dataclass_from_dict(DiscriminatorConfig, d)
 
 
 def build_generator(cfg: GeneratorConfig) -> UNetGenerator:

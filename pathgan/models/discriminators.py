@@ -14,7 +14,7 @@ from .layers import PerSampleNorm
 
 @dataclass
 class DiscriminatorConfig:
-    arch: str = field(default="patchgan", metadata={"flag": "disc", "choices": ("patchgan", "vanilla"), "help": "discriminator: PatchGAN (Table 2) or global vanilla (Table 3)"})
+    arch: str = field(default="patchgan", metadata={"flag": "disc", "help": "discriminator, by name from the registry: PatchGAN (Table 2) or global vanilla (Table 3)"})
     num_classes: int = 4
     ndf: int = field(default=64, metadata={"help": "discriminator width multiplier"})
     image_size: int = 256  # the vanilla discriminator's dense layer depends on it

@@ -11,7 +11,7 @@ from .layers import NoiseInjection, PerSampleNorm, Rngs, SeededDropout, draw_nor
 
 @dataclass
 class GeneratorConfig:
-    arch: str = "unet"
+    arch: str = field(default="unet", metadata={"flag": "generator-arch", "help": "generator, by name from the registry"})
     num_classes: int = 4  # K foreground classes; input channels are K + noise_channels
     ngf: int = field(default=64, metadata={"help": "generator width multiplier; the paper's 64 gives 64/128/256/512 filters"})
     noise_channels: int = field(default=1, metadata={"help": "input noise channels (the paper has 1)"})

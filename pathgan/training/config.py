@@ -5,6 +5,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..dataclass_cli import dataclass_from_dict
 from ..models import DiscriminatorConfig, GeneratorConfig
 
 
@@ -48,10 +49,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
+        """From a run's config.json; unknown keys are refused, so a typo or a newer file never trains silently on defaults."""
         d = dict(d)
-        g = GeneratorConfig(**d.pop("generator", {}))
-        disc = DiscriminatorConfig(**d.pop("discriminator", {}))
-        return cls(generator=g, discriminator=disc, **d)
+        g = dataclass_from_dict(GeneratorConfig, d.pop("generator", {}))
+        disc = dataclass_from_dict(DiscriminatorConfig, d.pop("discriminator", {}))
+        return dataclass_from_dict(cls, {**d, "generator": g, "discriminator": disc})
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..devices import best_device
+
 
 @dataclass
 class Dist:
@@ -33,14 +35,11 @@ def init_distributed(device_request: str) -> tuple[Dist, torch.device]:
     """Read torchrun's environment; start the process group when there is more than one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    want_cuda = device_request.startswith("cuda") or (device_request == "auto" and torch.cuda.is_available())
-    if want_cuda and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu")
-    if want_cuda:
-        device = torch.device("cuda", local) if world > 1 or device_request in ("auto", "cuda") else torch.device(device_request)
+    device = best_device(device_request)
+    if device.type == "cuda":
+        if world > 1 or device.index is None:  # one GPU per process
+            device = torch.device("cuda", local)
         torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return Dist(rank, world, local), device

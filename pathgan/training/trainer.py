@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import signal
 import subprocess
 import time
@@ -15,12 +16,15 @@ from torch import nn
 from tqdm import tqdm
 
 from ..checkpoint import atomic_write, load_generator, save_generator
-from ..dataset import PairedDataset, scan_dataset
+from ..devices import describe_device
+from ..dataset import PairedDataset, dataset_fingerprint, scan_dataset
 from ..images import read_rgb
 from ..masks import read_mask
 from ..models import build_discriminator, build_generator
+from ..paths import PROJECT_ROOT
 from ..seeds import torch_generator
 from ..synthesis import Synthesizer
+from ..tiling import TILE
 from .config import TrainConfig
 from .distributed import init_distributed, shutdown
 from .losses import gan_loss, mode_seeking_loss
@@ -57,10 +61,16 @@ def batch_indices(n: int, global_batch: int, seed: int, step: int) -> tuple[int,
 
 
 def git_commit() -> str:
+    """The checkout's commit, with '+changes' when it has uncommitted ones; 'unknown' outside a git history."""
+    def git(*args) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
     try:
-        root = Path(__file__).resolve().parents[2]
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5).stdout.strip() or "unknown"
-    except Exception:
+        head = git("rev-parse", "--verify", "HEAD")  # plain rev-parse prints 'HEAD' in a repository with no commits
+        if head.returncode or not re.fullmatch(r"[0-9a-f]{40}", head.stdout.strip()):
+            return "unknown"
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return head.stdout.strip() + ("+changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
@@ -79,6 +89,7 @@ class Trainer:
         # Every problem in the data is reported before step 1.
         scan = scan_dataset(cfg.data, cfg.split)
         self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed)
+        self.dataset = dataset_fingerprint(scan)  # provenance: which data, whatever folder it was read from
         if len(self.data) < cfg.batch_size:
             raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
         self.scheme = scan.scheme
@@ -170,11 +181,12 @@ class Trainer:
         atomic_write(self.out / STATE_FILE, lambda tmp: torch.save(state, tmp))
         provenance = {
             "data": str(self.cfg.data),
+            "dataset": self.dataset,
             "split": self.cfg.split,
             "steps": self.step,
             "disc": self.cfg.discriminator.arch,
             "commit": git_commit(),
-            "device": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
+            "device": describe_device(self.device),
             "processes": self.dist.world,
             "wall_time_s": round(self.wall_time, 1),
             "train_config": self.cfg.to_dict(),
@@ -296,8 +308,8 @@ class Trainer:
         if not scan.pairs:
             scan = scan_dataset(self.cfg.data, self.cfg.split, self.scheme, check_content=False)
         pairs = scan.pairs[:count]
-        masks = [read_mask(p.mask_path, self.scheme)[:256, :256] for p in pairs]
-        reals = [read_rgb(p.image_path)[:256, :256] for p in pairs]
+        masks = [read_mask(p.mask_path, self.scheme)[:TILE, :TILE] for p in pairs]
+        reals = [read_rgb(p.image_path)[:TILE, :TILE] for p in pairs]
         return masks, reals
 
     def write_samples(self) -> Path | None:

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .masks import ids_to_palette
-from .schemes import ClassScheme
+from ..masks import ids_to_palette
+from ..schemes import ClassScheme
 
 
 def contour_overlay(image: np.ndarray, ids: np.ndarray, scheme: ClassScheme, thickness: int = 1) -> np.ndarray:

@@ -18,25 +18,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .checkpoint import CheckpointError
+from ..checkpoint import CheckpointError
+from ..layouts import random_layout
+from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask
+from ..paths import ASSETS_DIR
+from ..schemes import CONSEP, ClassScheme, SchemeMismatch, check_same_classes
+from ..seeds import MAX_SEED, consecutive_seeds, parse_seeds
 from .checkpoints_index import (
-    DEFAULT_SEARCH, PROJECT_ROOT, CheckpointEntry, SynthesizerCache, describe_search, find_checkpoints,
+    DEFAULT_SEARCH, CheckpointEntry, SynthesizerCache, describe_search, find_checkpoints,
     no_checkpoint_message, parse_search, read_report, resolve_checkpoint,
 )
-from .compare import HOW_TO_POINT, CompareError, PairedFolder, find_stem, open_paired_folder, random_stem, step_stem
-from .layouts import random_layout
-from .masks import MaskError, ids_to_palette, mask_from_array, read_mask
+from .compare import CompareError, PairedFolder, find_stem, open_paired_folder, random_stem, step_stem
+from .model_card import ModelCard, render_model_card
 from .overlay import contour_overlay, write_pair_zip
-from .schemes import CONSEP, ClassScheme
-from .seeds import parse_seeds
 
 CANVAS_SIZES = (256, 512, 768, 1024)
 MAX_SIDE = 1024  # largest mask the app synthesizes (the largest canvas); the CLI has no such limit
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_SIDE = 4096  # larger images are refused before their pixels are decoded
 MAX_VARIATIONS = 8
-MAX_SEED = 2**31 - 1
-ASSETS = PROJECT_ROOT / "assets"
 EXPORT_MAX_AGE_S = 3600
 
 
@@ -97,7 +97,7 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
 
 def default_concurrency(device: str = "auto") -> int:
     """One synthesis at a time on a CPU (each already uses every core); two on a GPU to overlap host work."""
-    from .synthesis import best_device
+    from ..devices import best_device
 
     try:
         return 2 if best_device(device).type == "cuda" else 1
@@ -290,7 +290,7 @@ class PathGANApp:
 
     def example_masks(self) -> list[tuple[Path, str]]:
         """(path, caption) of the example masks shipped in assets/."""
-        return [(p, p.stem.removeprefix("example_").replace("_", " ")) for p in sorted(ASSETS.glob("example_*.png"))]
+        return [(p, p.stem.removeprefix("example_").replace("_", " ")) for p in sorted(ASSETS_DIR.glob("example_*.png"))]
 
     def load_example(self, index: int) -> np.ndarray:
         examples = self.example_masks()
@@ -310,26 +310,22 @@ class PathGANApp:
         ids = self.check_mask_size(np.asarray(ids))
         start = time.perf_counter()
         entry, synth = self.synthesizer(checkpoint)
-        if synth.scheme.num_classes != self.scheme.num_classes:
-            raise UserError(f"{entry.name} was trained for {synth.scheme.num_classes} classes "
-                            f"({', '.join(synth.scheme.names[1:])}); the canvas draws CoNSeP's {self.scheme.num_classes}")
+        try:
+            check_same_classes(synth.scheme, self.scheme, entry.name, "the canvas")
+        except SchemeMismatch as e:
+            raise UserError(str(e)) from None
         try:
             images = synth.generate(ids, seeds)
         except MaskError as e:
             raise UserError(str(e)) from None
-        return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device), synth.post_processing)
+        return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device), synth.post_processing.description)
 
     @staticmethod
     def seed_list(seed, variations) -> list[int]:
         try:
-            seed, n = int(seed), int(variations)
-        except (TypeError, ValueError):
-            raise UserError(f"seed and variations must be whole numbers, got {seed!r} and {variations!r}") from None
-        if not 0 <= seed <= MAX_SEED:
-            raise UserError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
-        if not 1 <= n <= MAX_VARIATIONS:
-            raise UserError(f"variations must be between 1 and {MAX_VARIATIONS}, got {n}")
-        return [(seed + i) % (MAX_SEED + 1) for i in range(n)]
+            return consecutive_seeds(seed, variations, MAX_VARIATIONS)
+        except ValueError as e:
+            raise UserError(str(e)) from None
 
     def gallery(self, result: Synthesis, overlay: bool = False) -> list[tuple[str, str]]:
         """(PNG path, caption) per tile, outlined with the mask's contours when `overlay`."""
@@ -418,9 +414,9 @@ class PathGANApp:
         return f"{len(folder.pairs)} pairs in {folder.root} (split '{folder.split}')"
 
     def compare_view_if_ready(self, split, stem, checkpoint, seeds_text, overlay):
-        """Opening the tab: show the current pair, or just say how to set a dataset (no error toast)."""
+        """Opening the tab: show the current pair; without a dataset, nothing (the tab's top line says how to set one)."""
         if not self.settings.data:
-            return [], compare_how_to()
+            return [], ""
         return self.compare_view(split, stem, checkpoint, seeds_text, overlay)
 
     def compare_view(self, split, stem, checkpoint, seeds_text, overlay) -> tuple[list[tuple[str, str]], str]:
@@ -441,13 +437,9 @@ class PathGANApp:
         if not self.entries:
             return items, f"{stem}: real and mask only. " + no_checkpoint_message(self.settings.checkpoint_search)
         try:
-            seeds = parse_seeds(seeds_text or "0")
+            seeds = parse_seeds(seeds_text or "0", max_count=MAX_VARIATIONS)
         except ValueError as e:
             raise UserError(str(e)) from None
-        if len(seeds) > MAX_VARIATIONS:
-            raise UserError(f"at most {MAX_VARIATIONS} seeds at once, got {len(seeds)}")
-        if any(s > MAX_SEED for s in seeds):
-            raise UserError(f"seeds must be at most {MAX_SEED}")
         start = time.perf_counter()
         entry, synth = self.synthesizer(checkpoint)
         images = synth.generate(ids, seeds)
@@ -456,18 +448,22 @@ class PathGANApp:
         return items, f"{stem} ({folder.stems.index(stem) + 1}/{len(folder.stems)}): {len(seeds)} synthetic tile(s) in {seconds:.2f} s with {entry.name}"
 
     # -- model tab -------------------------------------------------------------------------------
-    def model_card(self, checkpoint: str | None) -> str:
-        from .app_model_card import render_model_card
-
+    def model_card(self, checkpoint: str | None) -> ModelCard:
+        """The Model tab: summary and figures first, details (and the folder's README.md model card) folded."""
         readme = self._readme_for(checkpoint)
+        readme = f"\n\n---\n\n{readme}" if readme else ""
         if not self.entries:
-            return "### No checkpoint\n\n" + no_checkpoint_message(self.settings.checkpoint_search) + (f"\n\n---\n\n{readme}" if readme else "")
+            return ModelCard("### No checkpoint\n\n" + no_checkpoint_message(self.settings.checkpoint_search), readme.lstrip("\n-"))
         try:
             entry = resolve_checkpoint(self.entries, checkpoint, self.settings.checkpoint_search)
         except CheckpointError as e:
-            return f"### Checkpoint unusable\n\n{e}"
+            return ModelCard(f"### Checkpoint unusable\n\n{e}", "")
         card = render_model_card(entry, read_report(entry.path))
-        return card + (f"\n\n---\n\n{readme}" if readme else "")
+        card.details += readme
+        if card.sample_sheet or card.curve:  # served from an export folder, like every file the app hands out
+            folder = self._export_folder()
+            card.sample_sheet, card.curve = (Path(shutil.copy(f, folder)) if f else None for f in (card.sample_sheet, card.curve))
+        return card
 
     def _readme_for(self, checkpoint: str | None) -> str | None:
         """README.md beside the chosen checkpoint, else the first search folder's (the shipped model card)."""
@@ -489,10 +485,6 @@ class PathGANApp:
 def write_png(path: Path, image: np.ndarray) -> str:
     Image.fromarray(np.asarray(image)).save(path, compress_level=1)  # fast; these are short-lived
     return str(path)
-
-
-def compare_how_to() -> str:
-    return "⚠️ " + HOW_TO_POINT
 
 
 def _strip_front_matter(text: str) -> str:

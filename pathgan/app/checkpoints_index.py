@@ -1,6 +1,6 @@
 """Finding, labelling and loading generator checkpoints for the app.
 
-Shipped checkpoints live in checkpoints/; fine-tuned ones under runs/<name>/ (or runs/<name>/checkpoints/).
+Shipped checkpoints live in checkpoints/; trained and fine-tuned ones in runs/<name>/, where the trainer writes them.
 The search folders are a list of glob patterns, so tests and deployments can point elsewhere.
 """
 from __future__ import annotations
@@ -13,12 +13,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import CheckpointError, read_config
+from ..checkpoint import CheckpointError, read_config
+from ..paths import PROJECT_ROOT, eval_folder
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SEARCH = ("checkpoints", "runs/*", "runs/*/checkpoints")
+DEFAULT_SEARCH = ("checkpoints", "runs/*")  # the shipped ones, then every run folder (runs/NAME/generator.safetensors)
 REPORT_SUFFIX = ".report.json"
-EVAL_DIR = Path("runs") / "eval"  # `python -m pathgan evaluate` writes runs/eval/<checkpoint stem>/report.json
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,11 @@ class CheckpointEntry:
         if self.steps is not None:
             parts.append(f"{self.steps:,} step{'s' if self.steps != 1 else ''}")
         return " · ".join(parts + [where])
+
+    @property
+    def shown_path(self) -> str:
+        """The file as the page shows it: relative to the project when inside it, so no server path is spelled out."""
+        return _short(self.path.parent) + self.path.name
 
     @property
     def report_path(self) -> Path:
@@ -168,7 +172,7 @@ def read_report(checkpoint: str | Path, eval_root: str | Path | None = None) -> 
     path = report_path(checkpoint)
     if path.exists():
         return _load_report(path)
-    default = Path(eval_root or PROJECT_ROOT / EVAL_DIR) / Path(checkpoint).stem / "report.json"
+    default = (Path(eval_root) / Path(checkpoint).stem if eval_root else eval_folder(checkpoint)) / "report.json"
     if default.exists():
         report = _load_report(default)
         named = report.get("checkpoint")
@@ -199,7 +203,7 @@ class SynthesizerCache:
         self._lock = threading.Lock()
 
     def get(self, path: str | Path):
-        from .synthesis import Synthesizer  # torch import stays off the app's start-up path until needed
+        from ..synthesis import Synthesizer  # torch import stays off the app's start-up path until needed
 
         path = Path(path)
         try:

@@ -1,4 +1,4 @@
-"""Start `python app.py` in a subprocess and wait until it serves: for tests and smoke checks."""
+"""Start `python app.py` in a subprocess and wait until it serves: for the server and browser tests."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .checkpoints_index import PROJECT_ROOT
+from pathgan.paths import PROJECT_ROOT
 
 
 def free_port() -> int:
@@ -49,9 +49,10 @@ class AppProcess:
         self.stop()
         raise RuntimeError(f"app.py did not serve {self.url} within {timeout:.0f} s; log:\n{self.log()}")
 
-    def log(self) -> str:
+    def log(self, tail: int | None = 4000) -> str:
         if self.log_path and self.log_path.exists():
-            return self.log_path.read_text(errors="replace")[-4000:]
+            text = self.log_path.read_text(errors="replace")
+            return text[-tail:] if tail else text
         return "(no log kept)"
 
     def alive(self) -> bool:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Pair, scan_dataset
-from .images import ImageError, read_rgb
-from .masks import read_mask
-from .schemes import ClassScheme, scheme_for_dataset
+from ..dataset import Pair, scan_dataset
+from ..images import ImageError, read_rgb
+from ..masks import read_mask
+from ..schemes import ClassScheme, scheme_for_dataset
 
 
 class CompareError(ValueError):
@@ -18,7 +18,7 @@ class CompareError(ValueError):
 
 HOW_TO_POINT = (
     "No paired dataset is set. Start the app with `python app.py --data ../shared/data/consep` "
-    "(or set PATHGAN_COMPARE_DATA): a folder holding images/<split>/ and masks/<split>/ with matching stems."
+    "(or set PATHGAN_COMPARE_DATA): a folder holding `images/<split>/` and `masks/<split>/` with matching stems."
 )
 
 

@@ -1,0 +1,33 @@
+"""Where things live: the project root, the datasets, and the folders runs and evaluations write to.
+
+Relative defaults resolve against the project root, never the current directory, so a report written by
+`python -m pathgan evaluate` from any folder is where the app looks for it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_ROOT = "../shared/data"  # beside the project's root; $PATHGAN_DATA overrides it
+DEFAULT_DATASET = "consep"
+RUNS_DIR = PROJECT_ROOT / "runs"
+EVAL_DIR = RUNS_DIR / "eval"  # `evaluate` writes EVAL_DIR/<checkpoint stem>/report.json unless told otherwise
+ASSETS_DIR = PROJECT_ROOT / "assets"
+CACHE_DIR = PROJECT_ROOT / ".cache" / "pathgan"  # $PATHGAN_CACHE overrides it
+
+
+def data_root() -> Path:
+    """Where datasets live: $PATHGAN_DATA, default ../shared/data beside the project's root."""
+    env = os.environ.get("PATHGAN_DATA")
+    return Path(env) if env else (PROJECT_ROOT / DEFAULT_DATA_ROOT).resolve()
+
+
+def dataset_folder(data: str | Path | None) -> Path:
+    """A dataset folder as given, or the default dataset under data_root()."""
+    return Path(data) if data else data_root() / DEFAULT_DATASET
+
+
+def eval_folder(checkpoint: str | Path) -> Path:
+    """The default output folder of `evaluate` for a checkpoint."""
+    return EVAL_DIR / Path(checkpoint).stem
