@@ -6,6 +6,7 @@ This file only lays out widgets and wires them; every action is a function in pa
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import os
 import sys
@@ -14,12 +15,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from pathgan.app.actions import (  # noqa: E402
     CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS, PathGANApp, UserError,
     default_concurrency, parse_args,
 )
+from pathgan.masks import ids_to_palette  # noqa: E402
+from pathgan.schemes import ClassScheme  # noqa: E402
 
 log = logging.getLogger("pathgan.app")
 
@@ -63,19 +65,29 @@ def api_errors(fn):
     return wrapper
 
 
-def legend_html(app: PathGANApp) -> str:
-    s = app.scheme
-    items = [f'<span><span class="swatch" style="background:rgb{tuple(s.colors[i])}"></span>{s.names[i]}</span>' for i in range(1, len(s.names))]
+def legend_html(s: ClassScheme) -> str:
+    items = [f'<span><span class="swatch" style="background:rgb{tuple(s.colors[i])}"></span>{html.escape(s.names[i])}</span>'
+             for i in range(1, len(s.names))]
     items.append('<span><span class="swatch" style="background:#000"></span>background: black brush, or the eraser for your strokes</span>')
-    return f'<div class="legend">{"".join(items)}</div>'
+    return f'<div class="legend" id="legend">{"".join(items)}</div>'
+
+
+def brush(s: ClassScheme) -> gr.Brush:
+    """One brush colour per class of the checkpoint's scheme, then black for background (it paints over loaded
+    masks; the eraser only removes strokes)."""
+    colours = ["#%02x%02x%02x" % tuple(c) for c in (*s.colors[1:], s.colors[0])]
+    return gr.Brush(colors=colours, default_color=colours[min(1, s.num_classes - 1)], color_mode="fixed", default_size=7)
+
+
+def example_items(app: PathGANApp, s: ClassScheme) -> list:
+    return [(ids_to_palette(ids, s), caption) for ids, caption in app.example_masks(s)]
 
 
 def build_demo(app: PathGANApp) -> gr.Blocks:
     s = app.settings
     limit = s.concurrency or default_concurrency(s.device)
     synth_queue = dict(concurrency_id="synthesis", concurrency_limit=limit)
-    # One brush per nucleus class, then black for background (it paints over loaded masks; the eraser removes strokes).
-    colours = ["#%02x%02x%02x" % tuple(c) for c in (*app.scheme.colors[1:], app.scheme.colors[0])]
+    first_scheme = app.scheme_for(app.default_checkpoint())  # the canvas draws the chosen checkpoint's classes
 
     with gr.Blocks(title="PathGAN", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# PathGAN: nucleus masks → synthetic H&E tiles\n"
@@ -90,13 +102,13 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             with gr.Tab("Synthesize", id="synthesize"):
                 with gr.Row():
                     with gr.Column(scale=1):
-                        gr.HTML(legend_html(app))
+                        legend = gr.HTML(legend_html(first_scheme), elem_id="legend-box")
                         canvas = gr.ImageEditor(
                             value=app.blank_canvas(256), label="Mask canvas", type="numpy", image_mode="RGBA", format="png",
                             sources=None, transforms=(), layers=False, canvas_size=(256, 256), height=560,
-                            brush=gr.Brush(colors=colours, default_color=colours[2], color_mode="fixed", default_size=7),
-                            eraser=gr.Eraser(default_size=9), elem_id="mask-canvas",
+                            brush=brush(first_scheme), eraser=gr.Eraser(default_size=9), elem_id="mask-canvas",
                         )
+                        canvas_for = gr.State(app.default_checkpoint())  # the checkpoint whose classes the canvas draws
                         size = gr.Dropdown([(f"{n}×{n}", n) for n in CANVAS_SIZES if n <= s.max_side], value=256,
                                            label="Canvas size (larger ones use seamless tiling)", elem_id="canvas-size")
                         with gr.Row():
@@ -107,7 +119,7 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                                     f"at most {MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_SIDE}×{MAX_UPLOAD_SIDE} px, "
                                     f"synthesized up to {s.max_side}×{s.max_side}.")
                         mask_info = gr.Markdown("", elem_id="mask-info")
-                        examples = gr.Gallery([(np.asarray(Image.open(p).convert("RGB")), c) for p, c in app.example_masks()],
+                        examples = gr.Gallery(example_items(app, first_scheme),
                                               label="Examples (click to load)", columns=5, height=150, allow_preview=False, elem_id="examples", format="png",
                                               object_fit="contain", interactive=False)
                     with gr.Column(scale=1):
@@ -177,31 +189,41 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
 
         rescan.click(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
         demo.load(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
-        checkpoint.change(shown_errors(lambda c: card_values(app, c), 4), checkpoint, card, **hidden)
+        def on_checkpoint(c, editor, drawn_for):
+            """Another checkpoint: its card, and, when its classes differ, the legend, brushes, canvas and examples."""
+            old, new = app.scheme_for(drawn_for), app.scheme_for(c)
+            if old.names == new.names:
+                return (*card_values(app, c), gr.skip(), gr.skip(), gr.skip(), gr.skip(), c)
+            value, note = app.canvas_for_scheme(editor, old, new)
+            return (*card_values(app, c), legend_html(new), gr.ImageEditor(value=value, brush=brush(new)),
+                    gr.Gallery(example_items(app, new)), note, c)
 
-        def canvas_with(ids, note):
-            return app.canvas_value(ids), note
+        checkpoint.change(shown_errors(on_checkpoint, 9), [checkpoint, canvas, canvas_for],
+                          [*card, legend, canvas, examples, mask_info, canvas_for], **hidden)
 
-        def on_size(editor, n):
-            return app.canvas_for_size(editor, n), f"Canvas {int(n)}×{int(n)}"
+        def canvas_with(ids, c, note):
+            return app.canvas_value(ids, app.scheme_for(c)), note
 
-        def on_random(n):
-            ids, layout_seed = app.random_mask(n)
-            return canvas_with(ids, f"Random layout {int(n)}×{int(n)} (layout seed {layout_seed}); edit it or press Generate.")
+        def on_size(editor, n, c):
+            return app.canvas_for_size(editor, n, app.scheme_for(c)), f"Canvas {int(n)}×{int(n)}"
 
-        def on_upload(path):
-            ids = app.mask_from_upload(path)
-            return canvas_with(ids, f"Loaded {os.path.basename(path)}: {app.describe_mask(ids)}")
+        def on_random(n, c):
+            ids, layout_seed = app.random_mask(n, app.scheme_for(c))
+            return canvas_with(ids, c, f"Random layout {int(n)}×{int(n)} (layout seed {layout_seed}); edit it or press Generate.")
 
-        def on_example(evt: gr.SelectData):
-            ids = app.load_example(evt.index)
-            return canvas_with(ids, f"Example {app.example_masks()[evt.index][1]}: {app.describe_mask(ids)}")
+        def on_upload(path, c):
+            ids = app.mask_from_upload(path, app.scheme_for(c))
+            return canvas_with(ids, c, f"Loaded {os.path.basename(path)}: {app.describe_mask(ids, app.scheme_for(c))}")
 
-        size.change(shown_errors(on_size, 2), [canvas, size], [canvas, mask_info], **hidden)
-        random_btn.click(shown_errors(on_random, 2), size, [canvas, mask_info], **hidden)
+        def on_example(c, evt: gr.SelectData):
+            ids, caption = app.load_example(evt.index, app.scheme_for(c))
+            return canvas_with(ids, c, f"Example {caption}: {app.describe_mask(ids, app.scheme_for(c))}")
+
+        size.change(shown_errors(on_size, 2), [canvas, size, canvas_for], [canvas, mask_info], **hidden)
+        random_btn.click(shown_errors(on_random, 2), [size, canvas_for], [canvas, mask_info], **hidden)
         clear_btn.click(shown_errors(lambda n: (app.blank_canvas(n), ""), 2), size, [canvas, mask_info], **hidden)
-        upload.upload(shown_errors(on_upload, 2), upload, [canvas, mask_info], **hidden)
-        examples.select(shown_errors(on_example, 2), None, [canvas, mask_info], **hidden)
+        upload.upload(shown_errors(on_upload, 2), [upload, canvas_for], [canvas, mask_info], **hidden)
+        examples.select(shown_errors(on_example, 2), canvas_for, [canvas, mask_info], **hidden)
         dice.click(lambda: int(np.random.default_rng().integers(1_000_000)), None, seed, **hidden)
 
         generate.click(shown_errors(app.generate_from_canvas, 5), [canvas, checkpoint, seed, variations, overlay],

@@ -15,7 +15,7 @@ from pathlib import Path
 from .checkpoint import config_path, load_generator, save_generator
 from .colour_calibration import ColourCalibration, calibrated_path, fit_colour_calibration
 from .compression_matching import CompressionMatch, read_compression
-from .dataset import scan_dataset
+from .dataset import checkpoint_data_scheme, scan_dataset
 from .evaluation import MetricsConfig
 from .images import read_rgb
 from .masks import read_mask
@@ -60,7 +60,7 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
     ck_config = PostProcessing.network_config(ck_config)  # fitted on the raw network's tiles
     synth = Synthesizer(generator, scheme, config.device, ck_config)
     root = dataset_folder(config.data)
-    scan = scan_dataset(root, config.split, scheme)
+    scan = scan_dataset(root, config.split, checkpoint_data_scheme(root, scheme))
     scan.raise_if_problems()
     if not scan.pairs:
         raise ValueError(f"{root}: split '{config.split}' has no mask/image pairs to fit a calibration on")

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import scan_dataset
+from .checkpoint import read_config
+from .dataset import checkpoint_data_scheme, scan_dataset
 from .evaluation import MetricsConfig
 from .masks import read_mask
 from .metrics import FeatureSet, InceptionFeatures, fid_from_stats, image_set_features, kid, mean_pairwise_pixel_l1
 from .models import use_running_stats
 from .paths import dataset_folder
+from .schemes import ClassScheme, check_same_classes
 from .seeds import parse_seeds
 from .synthesis import Synthesizer
 
@@ -58,14 +60,19 @@ def score_generator(synth: Synthesizer, masks: list[np.ndarray], real: FeatureSe
 def metric_curves(runs: list[str | Path], config: CurvesConfig | None = None, metrics: MetricsConfig | None = None, log=print) -> dict:
     config, metrics = config or CurvesConfig(), metrics or MetricsConfig()
     extractor = InceptionFeatures(metrics.inception_weights, metrics.device, metrics.batch_size)
-    scan = scan_dataset(dataset_folder(config.data), config.split).raise_if_problems()
+    found = {run: snapshots(run) for run in map(Path, runs)}
+    first = next((snaps[0][1] for snaps in found.values() if snaps), None)
+    if first is None:
+        raise ValueError("none of the runs holds generator-stepNNNNNN.safetensors snapshots; train with --keep-snapshots")
+    scheme = ClassScheme.from_dict(read_config(first)["scheme"])  # the masks are read in the networks' scheme
+    root = dataset_folder(config.data)
+    scan = scan_dataset(root, config.split, checkpoint_data_scheme(root, scheme)).raise_if_problems()
     masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
     real = image_set_features([p.image_path for p in scan.pairs], extractor, f"real {config.split}", metrics.cache, progress=False)
     point_seeds, final_seeds = parse_seeds(config.point_seeds, unique=True), parse_seeds(config.final_seeds, unique=True)
     report = {"config": asdict(config), "metrics": asdict(metrics), "weights_sha256": extractor.weights_sha256,
               "n_real": len(real), "runs": {}}
-    for run in map(Path, runs):
-        snaps = snapshots(run)
+    for run, snaps in found.items():
         if not snaps:
             log(f"{run}: no generator-step*.safetensors snapshots (train with --keep-snapshots); skipped")
             continue
@@ -74,6 +81,7 @@ def metric_curves(runs: list[str | Path], config: CurvesConfig | None = None, me
         for i in keep:
             step, path = snaps[i]
             synth = Synthesizer.from_checkpoint(path, metrics.device)
+            check_same_classes(synth.scheme, scheme, str(path), str(first))
             points.append({"step": step, **score_generator(synth, masks, real, extractor, point_seeds, metrics)})
             log(f"{run.name} {points[-1]}")
         final = Synthesizer.from_checkpoint(snaps[-1][1], metrics.device)

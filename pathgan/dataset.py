@@ -6,6 +6,7 @@ serves seeded, mask-exact augmentations of the pairs.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +15,10 @@ import torch
 from PIL import Image
 
 from .images import IMAGE_SUFFIXES, read_rgb
-from .masks import MaskError, read_mask
-from .schemes import ClassScheme, scheme_for_dataset
+from .masks import MASK_SUFFIXES, MaskError, read_mask
+from .schemes import (
+    SCHEME_FILE, ClassScheme, SchemeError, SchemeMismatch, check_same_classes, named_scheme, scheme_example, scheme_json,
+)
 from .tensors import image_to_tensor, mask_to_onehot
 from .tiling import TILE
 
@@ -62,21 +65,76 @@ def _index(folder: Path, suffixes) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in suffixes}
 
 
-def scan_dataset(root: str | Path, split: str = "train", scheme: ClassScheme | None = None, check_content: bool = True) -> DatasetScan:
+def stated_scheme(root: str | Path) -> ClassScheme | None:
+    """The scheme a dataset states in its scheme.json, None when it has none."""
+    path = Path(root) / SCHEME_FILE
+    return ClassScheme.load(path) if path.is_file() else None
+
+
+def dataset_scheme(root: str | Path, split: str = "train", scheme: str | ClassScheme | None = None) -> ClassScheme:
+    """The class scheme to read a dataset with: the one named (a preset or a file), else the dataset's scheme.json.
+
+    Never a guess: without either, the error lists the ids the masks hold and a scheme.json to start from.
+    A named scheme that contradicts the dataset's own scheme.json is refused too.
+    """
+    root = Path(root)
+    own = stated_scheme(root)
+    if scheme is not None and str(scheme) != "":
+        chosen = named_scheme(scheme)
+        if own is not None and own.names != chosen.names:
+            raise SchemeMismatch(f"{root / SCHEME_FILE} states {own.describe()}, but {chosen.describe()} "
+                                 f"{'were' if chosen.num_classes != 1 else 'was'} asked for; use data and a checkpoint of the same class scheme")
+        return chosen
+    if own is not None:
+        return own
+    ids = sorted(mask_values(root, split))
+    others = sorted(p.name for p in root.glob("*.json")) if root.is_dir() else []
+    found = f"Its masks in {split} hold the values {{{', '.join(map(str, ids[:20]))}{', ...' if len(ids) > 20 else ''}}}. " if ids else ""
+    start = scheme_example(1 if set(ids) <= {0, 1, 255} else max(ids))
+    raise SchemeError(
+        f"{root} states no class scheme (no {SCHEME_FILE} at its root"
+        + (f"; {', '.join(others)} {'is' if len(others) == 1 else 'are'} not read, only {SCHEME_FILE}" if others else "") + "). "
+        + found + f"Write {root / SCHEME_FILE}, for example:\n{scheme_json(start)}"
+        "or name one: --scheme consep (CoNSeP's 4 nucleus types) or --scheme binary (nucleus/background, masks 0/1 or 0/255)."
+    )
+
+
+def checkpoint_data_scheme(root: str | Path, checkpoint_scheme: ClassScheme) -> ClassScheme:
+    """A checkpoint's scheme, to read a dataset with; refused, naming both, when the dataset states another."""
+    own = stated_scheme(root)
+    if own is not None:
+        check_same_classes(checkpoint_scheme, own, "the checkpoint", f"the data in {root}")
+    return checkpoint_scheme
+
+
+def mask_values(root: str | Path, split: str, limit: int = 50) -> set[int]:
+    """Distinct grey values in up to `limit` one-channel masks of a split (what to name in a scheme)."""
+    values: set[int] = set()
+    for path in list(_index(Path(root) / "masks" / split, MASK_SUFFIXES).values())[:limit]:
+        try:
+            with Image.open(path) as im:
+                if im.mode in ("L", "I", "I;16", "1", "P"):
+                    values |= {int(v) for v in np.unique(np.asarray(im.convert("L") if im.mode == "1" else im))}
+        except OSError:
+            continue  # the scan reports unreadable files
+    return values
+
+
+def scan_dataset(root: str | Path, split: str = "train", scheme: str | ClassScheme | None = None, check_content: bool = True) -> DatasetScan:
     """Pair images with masks and check every file; problems are collected, not raised."""
     root = Path(root)
-    scheme = scheme or scheme_for_dataset(root)
+    scheme = dataset_scheme(root, split, scheme)
     scan = DatasetScan(root, split, scheme)
     img_dir, mask_dir, inst_dir = root / "images" / split, root / "masks" / split, root / "instances" / split
     for d in (img_dir, mask_dir):
         if not d.is_dir():
             scan.problems.append(f"missing folder {d}")
-    images, masks = _index(img_dir, IMAGE_SUFFIXES), _index(mask_dir, (".png",))
-    instances = _index(inst_dir, (".png",))
+    images, masks = _index(img_dir, IMAGE_SUFFIXES), _index(mask_dir, MASK_SUFFIXES)
+    instances = _index(inst_dir, MASK_SUFFIXES)
     if not scan.problems and not images and not masks:
         scan.problems.append(f"no images in {img_dir} and no masks in {mask_dir}")
     for stem in sorted(set(images) - set(masks)):
-        scan.problems.append(f"{images[stem]}: no mask (expected {mask_dir / (stem + '.png')})")
+        scan.problems.append(f"{images[stem]}: no mask (expected {mask_dir / (stem + '.png')}, or .tif)")
     for stem in sorted(set(masks) - set(images)):
         scan.problems.append(f"{masks[stem]}: no image (expected {img_dir / stem}.png/.jpg/.tif)")
     for stem in sorted(set(images) & set(masks)):
@@ -152,6 +210,20 @@ class PairedDataset(torch.utils.data.Dataset):
         self.images = [read_rgb(p.image_path) for p in scan.pairs]
         self.masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
         self.augment, self.seed, self.crop, self.epoch = augment, seed, crop, 0
+
+    def summary(self, root: Path, split: str) -> tuple[list[str], list[str]]:
+        """(lines, warnings) saying what training will see: pairs per split, image sizes, classes and their pixel shares."""
+        splits = sorted(d.name for d in (root / "images").iterdir() if d.is_dir()) if (root / "images").is_dir() else [split]
+        counts = [f"{s} {len(scan_dataset(root, s, self.scheme, check_content=False).pairs)} pairs" for s in splits]
+        sizes = Counter(f"{im.shape[1]}x{im.shape[0]}" for im in self.images)
+        pixels = np.bincount(np.concatenate([m.ravel() for m in self.masks]), minlength=len(self.scheme.names))
+        shares = pixels / max(pixels.sum(), 1)
+        lines = [f"dataset {root}: {self.scheme.describe()}",
+                 f"  pairs: {', '.join(counts)}",
+                 f"  {split} images: {', '.join(f'{n} of {s}' for s, n in sizes.most_common())}",
+                 f"  {split} pixel shares: {', '.join(f'{name} {100 * shares[i]:.1f} %' for i, name in enumerate(self.scheme.names))}"]
+        warnings = [f"class {name!r} (id {i}) never occurs in the {split} masks" for i, name in enumerate(self.scheme.names) if i and not pixels[i]]
+        return lines, warnings
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch

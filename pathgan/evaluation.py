@@ -11,10 +11,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from . import __version__
-from .dataset import scan_dataset
+from .dataset import checkpoint_data_scheme, scan_dataset
 from .images import read_rgb
 from .masks import read_mask
 from .metrics import (
@@ -36,9 +37,10 @@ from .metrics import (
     seed_diversity,
 )
 from .evaluation_report import EvaluationReport, Scores
+from .metrics.features_cache import view_names
 from .metrics.image_sets import MIN_IMAGES, small_sample_warnings
+from .metrics.views import LARGE_IMAGE_MODES, describe_views, image_views
 from .paths import dataset_folder, eval_folder
-from .schemes import check_same_classes
 from .seeds import parse_seeds
 from .synthesis import Synthesizer
 
@@ -54,6 +56,8 @@ class MetricsConfig:
     kid_seed: int = field(default=0, metadata={"help": "seed of the KID subset draws"})
     nearest_k: int = field(default=3, metadata={"help": "k of the k-NN balls of precision/recall"})
     cache: bool = field(default=True, metadata={"help": "cache features of image folders in $PATHGAN_CACHE (default .cache/pathgan)"})
+    large_images: str = field(default="crop", metadata={"choices": LARGE_IMAGE_MODES, "help": "images larger than the 256-px "
+                              "training tile: crop (non-overlapping 256-px crops, real and synthetic alike) or resize (whole, antialiased)"})
 
 
 @dataclass
@@ -69,10 +73,11 @@ class EvaluationConfig:
 def compare_features(real: FeatureSet, fake: FeatureSet, cfg: MetricsConfig) -> tuple[Scores, list[str]]:
     """FID, KID (mean and std), precision and recall of `fake` against the reference `real`, and any warnings."""
     k = kid(real.features, fake.features, cfg.kid_subsets, cfg.kid_subset_size, cfg.kid_seed)
+    warnings = [f"KID of {fake.source or 'the set'} against {real.source or 'the reference'}: the subset size equals both set sizes "
+                f"({k['subset_size']}), so every subset is the whole set; one value, no spread"] if k["whole_sets"] else []
     scores = Scores(fid=fid_from_stats(real.mean, real.cov, fake.mean, fake.cov), kid=k["mean"], kid_std=k["std"],
                     kid_subsets=k["subsets"], kid_subset_size=k["subset_size"], kid_seed=k["seed"], nearest_k=cfg.nearest_k,
                     n_real=len(real), n_fake=len(fake))
-    warnings = []
     try:
         pr = precision_recall(real.features, fake.features, cfg.nearest_k)
         scores.precision, scores.recall = pr["precision"], pr["recall"]
@@ -99,11 +104,12 @@ def compare_folders(folder_a: str | Path, folder_b: str | Path, cfg: MetricsConf
         _require_two(files, str(folder))
     extractor = _extractor(cfg)
     t0 = time.perf_counter()
-    a = image_set_features(files_a, extractor, f"folder A ({folder_a})", cfg.cache, progress)
-    b = image_set_features(files_b, extractor, f"folder B ({folder_b})", cfg.cache, progress)
+    a = image_set_features(files_a, extractor, f"folder A ({folder_a})", cfg.cache, progress, cfg.large_images)
+    b = image_set_features(files_b, extractor, f"folder B ({folder_b})", cfg.cache, progress, cfg.large_images)
     scores, warns = compare_features(a, b, cfg)
     return {
         "folder_a": str(folder_a), "folder_b": str(folder_b), "n_a": len(a), "n_b": len(b),
+        "images_a": a.image_count, "images_b": b.image_count, "views": describe_views(cfg.large_images),
         **{k: v for k, v in asdict(scores).items() if k not in ("n_real", "n_fake")},
         "warnings": a.warnings + b.warnings + warns,
         **_provenance(extractor),
@@ -117,9 +123,9 @@ def _require_two(files: list, what: str) -> None:
 
 
 def _read_split(root: Path, split: str, scheme) -> list:
-    scan = scan_dataset(root, split)
+    """The pairs of a split, read in the checkpoint's scheme; a dataset that states another scheme is refused."""
+    scan = scan_dataset(root, split, checkpoint_data_scheme(root, scheme))
     scan.raise_if_problems()
-    check_same_classes(scheme, scan.scheme, "the checkpoint", f"the data in {root}")
     if len(scan.pairs) < 2:
         raise ImageSetError(f"{root} split '{split}': {len(scan.pairs)} mask/image pair(s); evaluation needs at least 2")
     return scan.pairs
@@ -147,6 +153,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     # Generation streams straight into Inception, so only one batch of images is held at a time.
     t = time.perf_counter()
     names: list[str] = []
+    views_per_mask: list[int] = []
     mask_pixel_l1: list[float] = []
     spectra, spectrum_problems = {"synthetic": PowerSpectrum(), "real": PowerSpectrum()}, []
     add_synthetic = _spectrum_adder(spectra["synthetic"], spectrum_problems)
@@ -157,27 +164,30 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
             for seed, im in zip(seeds, images):
                 name = f"{pair.stem}_seed{seed:04d}.png"
                 Image.fromarray(im).save(image_dir / name)
-                names.append(name)
                 add_synthetic(im)
+                views = image_views(im, metrics.large_images)  # judged at the scale it was trained on
+                names.extend(view_names(name, len(views)))
+                yield from views
+            views_per_mask.append(len(views))
             if len(seeds) > 1:
                 mask_pixel_l1.append(mean_pairwise_pixel_l1(images))
-            yield from images
 
-    feats = extractor.features(synthetic_images(), total=len(pairs) * len(seeds), desc="generate + features", progress=progress)
-    synthetic = FeatureSet.from_features(names, feats, "synthetic")
+    n_images = len(pairs) * len(seeds)
+    feats = extractor.features(synthetic_images(), total=None, desc="generate + features", progress=progress)
+    synthetic = FeatureSet.from_features(names, feats, "synthetic", images=n_images if len(names) != n_images else None)
     synthetic.warnings = small_sample_warnings(len(synthetic), "synthetic images")
     timing["generate_and_features"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    real = image_set_features([p.image_path for p in pairs], extractor, f"real {config.split}", metrics.cache, progress)
-    train = image_set_features(train_files, extractor, f"real {config.train_split}", metrics.cache, progress)
+    real = image_set_features([p.image_path for p in pairs], extractor, f"real {config.split}", metrics.cache, progress, metrics.large_images)
+    train = image_set_features(train_files, extractor, f"real {config.train_split}", metrics.cache, progress, metrics.large_images)
     timing["real_features"] = time.perf_counter() - t
 
     t = time.perf_counter()
     main, main_warnings = compare_features(real, synthetic, metrics)
     floor, floor_warnings = compare_features(real, train, metrics)
     s = len(seeds)
-    mask_feat = [mean_pairwise_feature_distance(synthetic.features[i * s : (i + 1) * s]) for i in range(len(pairs))] if s > 1 else []
+    mask_feat = _seed_feature_distances(synthetic.features, views_per_mask, s) if s > 1 else []
     add_real = _spectrum_adder(spectra["real"], spectrum_problems)
 
     def real_tiles():  # one read of each real tile serves both the neighbour distances and the spectrum
@@ -197,7 +207,8 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
         scores=main, checkpoint=str(checkpoint), floor=floor, floor_what=f"real {config.train_split} vs real {config.split}",
         command=command, post_processing=synth.post_processing.description, data=str(root), split=config.split,
         train_split=config.train_split, seeds=seeds,
-        n={"masks": len(pairs), "seeds": s, "synthetic": len(synthetic), "real": len(real), "train": len(train)},
+        n={"masks": len(pairs), "seeds": s, "synthetic": synthetic.image_count, "real": real.image_count, "train": train.image_count,
+           "views": {"synthetic": len(synthetic), "real": len(real), "train": len(train), "large_images": describe_views(metrics.large_images)}},
         **_provenance(extractor), diversity=diversity, memorisation=memo, checkerboard=artefacts, out=str(out), images=str(image_dir),
         config={"evaluation": asdict(config), "metrics": asdict(metrics)},
         warnings=list(dict.fromkeys(synthetic.warnings + real.warnings + train.warnings + main_warnings + floor_warnings)),
@@ -206,6 +217,16 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     )
     report.write(out)
     return report
+
+
+def _seed_feature_distances(features, views_per_mask: list[int], seeds: int) -> list[float]:
+    """Per mask: the mean feature distance between its seeds, view by view (the same crop of each seed's image)."""
+    out, start = [], 0
+    for v in views_per_mask:
+        block = features[start : start + seeds * v].reshape(seeds, v, -1)
+        out.append(float(np.mean([mean_pairwise_feature_distance(block[:, k]) for k in range(v)])))
+        start += seeds * v
+    return out
 
 
 def _spectrum_adder(spectrum: PowerSpectrum, problems: list[str]):

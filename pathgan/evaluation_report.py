@@ -149,11 +149,19 @@ class EvaluationReport:
             f"- data: `{self.data}`, masks and reference images of split `{self.split}`, training split `{self.train_split}`",
             f"- N: {n.get('masks', '?')} masks x {n.get('seeds', '?')} seeds = {n.get('synthetic', '?')} synthetic; "
             f"{n.get('real', '?')} real {self.split}; {n.get('train', '?')} real {self.train_split}",
+            *self._views_line(),
             f"- seeds: {', '.join(map(str, self.seeds)) or 'not recorded'}",
             f"- features: {fe.get('extractor', 'not recorded')}, weights SHA256 `{self.weights_sha256}`",
             f"- preprocessing: {fe.get('preprocessing', 'not recorded')}",
             f"- created: {self.created} (PathGAN {self.pathgan}, torch {fe.get('torch', '?')}, {fe.get('device', '?')})",
         ]
+
+    def _views_line(self) -> list[str]:
+        v = self.n.get("views")
+        if not isinstance(v, dict):
+            return []
+        counts = [f"{v.get(k)} {k} from {self.n.get(k)} images" for k in ("synthetic", "real", "train") if v.get(k) != self.n.get(k)]
+        return [f"- Inception input: {v.get('large_images', '?')}" + (f"; {', '.join(counts)}" if counts else "; every image fits one tile")]
 
     def markdown(self) -> str:
         """The whole report: what report.md holds and the Model tab folds out."""

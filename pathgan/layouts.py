@@ -31,15 +31,20 @@ def random_layout(size: int | tuple[int, int] = 256, seed: int = 0, scheme: Clas
 
 
 def random_layout_with_instances(size: int | tuple[int, int] = 256, seed: int = 0, scheme: ClassScheme = CONSEP):
-    """(ids, instances): the class mask and a uint16 map numbering each nucleus from 1."""
+    """(ids, instances): the class mask and a uint16 map numbering each nucleus from 1.
+
+    The nuclei are CoNSeP's four morphologies in any scheme: with CoNSeP's four classes each keeps its type;
+    with one class (nucleus / background) every nucleus is that class; with K classes, morphology t becomes
+    class ((t - 1) mod K) + 1, so every class is drawn and the same seed gives the same outlines.
+    """
     h, w = (size, size) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
     if not (16 <= h <= MAX_SIDE and 16 <= w <= MAX_SIDE):
         raise ValueError(f"layout size must be between 16 and {MAX_SIDE} pixels a side, got {w}x{h}")
+    ids, instances = _Layout(h, w, np.random.default_rng([int(seed), 0x1A_7007])).build()
     if scheme.num_classes != 4:
-        raise ValueError(
-            f"random layouts model CoNSeP's four nucleus types; scheme has {scheme.num_classes} classes ({', '.join(scheme.names[1:])})"
-        )
-    return _Layout(h, w, np.random.default_rng([int(seed), 0x1A_7007])).build()
+        lut = np.array([0] + [(t - 1) % scheme.num_classes + 1 for t in (MISC, INFLAMMATORY, EPITHELIAL, SPINDLE)], np.uint8)
+        ids = lut[ids]
+    return ids, instances
 
 
 class _Layout:

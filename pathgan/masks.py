@@ -16,6 +16,7 @@ from .schemes import ClassScheme
 UNKNOWN_COLOUR_DISTANCE = 110.0
 # Edges may hold a few unknown pixels; more than this share means the palette is wrong.
 MAX_UNKNOWN_SHARE = 0.05
+MASK_SUFFIXES = (".png", ".tif", ".tiff")  # lossless formats only: a JPEG mask's ids would be blurred
 
 
 class MaskError(ValueError):
@@ -71,27 +72,59 @@ def check_ids(ids: np.ndarray, scheme: ClassScheme, source=None) -> np.ndarray:
         raise MaskError(f"{_where(source)}the mask is empty")
     top = int(ids.max())
     if ids.min() < 0 or top > scheme.num_classes:
-        found = sorted(int(v) for v in np.unique(ids) if v < 0 or v > scheme.num_classes)
+        values = np.unique(ids)
+        found = sorted(int(v) for v in values if v < 0 or v > scheme.num_classes)
+        hint = ("It holds only 0 and 255, so it looks like a binary mask: use the binary scheme (`--scheme binary`, or a "
+                "scheme.json with one class), which reads 255 as nucleus." if set(values.tolist()) <= {0, 255}
+                else "If the data has its own class list, state it in a scheme.json at the dataset's root.")
         raise MaskError(
             f"{_where(source)}class ids {found[:10]} are outside the scheme "
-            f"(0..{scheme.num_classes}: {', '.join(scheme.names)})"
+            f"(0..{scheme.num_classes}: {', '.join(scheme.names)}). {hint}"
         )
     return ids.astype(np.uint8, copy=False)
+
+
+def _grey_ids(grey: np.ndarray, scheme: ClassScheme, source) -> np.ndarray:
+    """Grey levels as ids; in a one-class scheme, 0/255 (how binary masks are often saved) reads as 0/1."""
+    if scheme.num_classes == 1 and grey.size and int(grey.max()) == 255 and set(np.unique(grey).tolist()) <= {0, 255}:
+        return (grey > 0).astype(np.uint8)
+    return check_ids(grey, scheme, source)
+
+
+def remap_ids(ids: np.ndarray, source: ClassScheme, target: ClassScheme) -> np.ndarray | None:
+    """A mask of `source`'s classes in `target`'s, where the mapping is obvious; None where it is not.
+
+    Obvious: the same classes; any nucleus class -> nucleus for a one-class target; or every class the mask
+    uses has a class of the same name in the target.
+    """
+    if source.names == target.names:
+        return ids
+    if target.num_classes == 1:
+        return (ids > 0).astype(np.uint8)
+    lut = np.zeros(len(source.names), np.uint8)
+    for i in np.unique(ids):
+        i = int(i)
+        if i and source.names[i] not in target.names:
+            return None
+        lut[i] = target.names.index(source.names[i]) if i else 0
+    return lut[ids]
 
 
 def mask_from_array(arr: np.ndarray, scheme: ClassScheme, source=None) -> np.ndarray:
     """Any array a user may hand over (ids, grey ids, RGB or RGBA palette) -> id mask."""
     arr = np.asarray(arr)
     if arr.ndim == 2:
-        return check_ids(arr, scheme, source)
+        return _grey_ids(arr, scheme, source)
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
         rgb, alpha = arr[..., :3], (arr[..., 3] if arr.shape[2] == 4 else None)
-        # An id mask saved as grey RGB: all channels equal and every value a class id.
-        if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() and rgb.max() <= scheme.num_classes:
-            ids = rgb[..., 0].copy()
+        # An id mask saved as grey RGB: all channels equal and every value a class id (or 0/255 in a one-class scheme).
+        grey = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+        binary = scheme.num_classes == 1 and set(np.unique(rgb[..., 0]).tolist()) <= {0, 255}
+        if grey and (rgb.max() <= scheme.num_classes or binary):
+            ids = _grey_ids(rgb[..., 0].copy(), scheme, source)
             if alpha is not None:
                 ids[alpha < 128] = 0
-            return check_ids(ids, scheme, source)
+            return ids
         return palette_to_ids(rgb.astype(np.uint8), scheme, source, alpha)
     raise MaskError(f"{_where(source)}a mask must be (H, W) ids or (H, W, 3|4) colours, got shape {arr.shape}")
 

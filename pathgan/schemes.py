@@ -1,13 +1,31 @@
 """Class schemes: which nucleus classes a mask holds, their ids and display colours.
 
-A scheme is data, saved with every checkpoint, so networks never hard-code classes.
-Id 0 is always background; the generator sees ids 1..K as K one-hot channels.
+A scheme is data, saved with every checkpoint, so networks never hard-code classes. Id 0 is always
+background; the generator sees ids 1..K as K one-hot channels. A dataset states its scheme in a
+`scheme.json` at its root, or the user names a preset (`--scheme consep`, `--scheme binary`); nothing is
+ever guessed. The file's one format:
+
+    {"names": ["background", "nucleus"], "colours": [[0, 0, 0], [255, 255, 255]]}
+
+`names[i]` and `colours[i]` belong to class id i; "colors" is accepted for "colours".
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+SCHEME_FILE = "scheme.json"  # a dataset states its scheme here, at its root
+# Display colours offered for the classes of a new scheme (scheme_example), after black for background.
+EXAMPLE_COLOURS = ((255, 255, 255), (255, 0, 0), (0, 200, 0), (0, 90, 255), (255, 165, 0), (200, 0, 200), (0, 200, 200), (128, 128, 0))
+
+
+class SchemeError(ValueError):
+    """A class scheme that cannot be used, or none where one is needed; the message says what to write."""
+
+
+class SchemeMismatch(ValueError):
+    """A network trained for one class scheme was handed masks of another."""
 
 
 @dataclass(frozen=True)
@@ -17,13 +35,17 @@ class ClassScheme:
 
     def __post_init__(self):
         if len(self.names) < 2:
-            raise ValueError("a class scheme needs background plus at least one class")
+            raise SchemeError("a class scheme needs background plus at least one class")
         if len(self.names) != len(self.colors):
-            raise ValueError(f"scheme has {len(self.names)} names but {len(self.colors)} colours")
+            raise SchemeError(f"scheme has {len(self.names)} names but {len(self.colors)} colours")
+        if len(set(self.names)) != len(self.names):
+            raise SchemeError(f"scheme names must be distinct, got {list(self.names)}")
+        if any(len(c) != 3 or not all(0 <= v <= 255 for v in c) for c in self.colors):
+            raise SchemeError(f"scheme colours must be [r, g, b] with values 0-255, got {[list(c) for c in self.colors]}")
         if len(set(map(tuple, self.colors))) != len(self.colors):
-            raise ValueError("scheme colours must be distinct, or palette masks are ambiguous")
+            raise SchemeError("scheme colours must be distinct, or palette masks are ambiguous")
         if len(self.names) > 256:
-            raise ValueError("at most 256 class ids fit an 8-bit mask")
+            raise SchemeError("at most 256 class ids fit an 8-bit mask")
 
     @property
     def num_classes(self) -> int:
@@ -34,22 +56,48 @@ class ClassScheme:
     def ids(self) -> range:
         return range(len(self.names))
 
+    def describe(self) -> str:
+        return f"{self.num_classes} class{'es' if self.num_classes != 1 else ''} ({', '.join(self.names[1:])})"
+
     def to_dict(self) -> dict:
         return {"names": list(self.names), "colors": [list(c) for c in self.colors]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClassScheme":
+        if not isinstance(d, dict):
+            raise SchemeError(f"a scheme is a JSON object with 'names' and 'colours', got {type(d).__name__}")
+        unknown = set(d) - {"names", "colours", "colors"}
+        if unknown:
+            raise SchemeError(f"unknown keys {sorted(unknown)}; a scheme has 'names' and 'colours'")
+        missing = [k for k, present in (("names", "names" in d), ("colours", "colours" in d or "colors" in d)) if not present]
+        if missing:
+            raise SchemeError(f"missing key{'s' if len(missing) > 1 else ''} {', '.join(repr(k) for k in missing)}")
+        colours = d.get("colours", d.get("colors"))
         try:
-            return cls(tuple(d["names"]), tuple(tuple(int(v) for v in c) for c in d["colors"]))
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"not a class scheme (need 'names' and 'colors'): {d!r}") from e
+            return cls(tuple(str(n) for n in d["names"]), tuple(tuple(int(v) for v in c) for c in colours))
+        except TypeError:
+            raise SchemeError("'names' must be a list of strings and 'colours' a list of [r, g, b] lists") from None
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+        Path(path).write_text(scheme_json(self))
 
     @classmethod
     def load(cls, path: str | Path) -> "ClassScheme":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a scheme.json; any problem names the file and shows the format."""
+        path = Path(path)
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise SchemeError(f"{path}: no such scheme file") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise SchemeError(f"{path}: not valid JSON ({e}). The format is:\n{scheme_json(BINARY)}") from None
+        except SchemeError as e:
+            raise SchemeError(f"{path}: {e}. The format is:\n{scheme_json(BINARY)}") from None
+
+
+def scheme_json(scheme: ClassScheme) -> str:
+    """The scheme as the documented scheme.json text."""
+    return json.dumps({"names": list(scheme.names), "colours": [list(c) for c in scheme.colors]}) + "\n"
 
 
 # CoNSeP with HoVer-Net's four-type merge; colours follow HoVer-Net's overlay convention.
@@ -57,24 +105,34 @@ CONSEP = ClassScheme(
     names=("background", "miscellaneous", "inflammatory", "epithelial", "spindle-shaped"),
     colors=((0, 0, 0), (255, 165, 0), (255, 0, 0), (0, 200, 0), (0, 90, 255)),
 )
+# Nucleus or not: masks stored as 0/1 or 0/255, or drawn in black and white.
+BINARY = ClassScheme(names=("background", "nucleus"), colors=((0, 0, 0), (255, 255, 255)))
+PRESETS = {"consep": CONSEP, "binary": BINARY}
 
-class SchemeMismatch(ValueError):
-    """A network trained for one class scheme was handed masks of another."""
+
+def scheme_example(class_count: int) -> ClassScheme:
+    """A scheme.json to start from for masks with ids 1..class_count (names to be edited by the user)."""
+    if class_count == 1:
+        return BINARY
+    colours = [EXAMPLE_COLOURS[i - 1] if i <= len(EXAMPLE_COLOURS) else (i, 255 - i, 128) for i in range(1, class_count + 1)]
+    return ClassScheme(("background", *(f"class_{i}" for i in range(1, class_count + 1))), ((0, 0, 0), *colours))
+
+
+def named_scheme(value: str | ClassScheme) -> ClassScheme:
+    """A preset by name ('consep', 'binary'), or a scheme.json path."""
+    if isinstance(value, ClassScheme):
+        return value
+    if value in PRESETS:
+        return PRESETS[value]
+    if value.endswith(".json") or Path(value).is_file():
+        return ClassScheme.load(value)
+    raise SchemeError(f"unknown scheme {value!r}: name a preset ({', '.join(PRESETS)}) or a scheme.json file")
 
 
 def check_same_classes(trained: ClassScheme, given: ClassScheme, what: str, other: str) -> None:
-    """The one check that a network's classes fit the masks it is given; the message names both schemes."""
-    if trained.num_classes != given.num_classes:
+    """The one check that a network's classes are the classes of the masks it is given; the message names both."""
+    if trained.names != given.names:
         raise SchemeMismatch(
-            f"{what}: trained for {trained.num_classes} classes ({', '.join(trained.names[1:])}), but {other} has "
-            f"{given.num_classes} ({', '.join(given.names[1:])}); use a checkpoint of the same class scheme"
+            f"{what}: trained for {trained.describe()}, but {other} has {given.describe()}; "
+            "use a checkpoint of the same class scheme"
         )
-
-
-SCHEME_FILE = "scheme.json"  # a dataset may carry its own scheme at its root
-
-
-def scheme_for_dataset(root: str | Path) -> ClassScheme:
-    """The dataset's own scheme.json if present, else CoNSeP's."""
-    path = Path(root) / SCHEME_FILE
-    return ClassScheme.load(path) if path.exists() else CONSEP

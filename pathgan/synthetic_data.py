@@ -14,6 +14,7 @@ from scipy import ndimage
 
 from .layouts import random_layout
 from .masks import write_mask
+from .schemes import CONSEP, SCHEME_FILE, ClassScheme
 from .tiling import TILE
 
 STROMA_RGB = (196, 140, 182)  # eosin pink
@@ -31,15 +32,18 @@ def synthetic_image(ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def write_synthetic_dataset(root: str | Path, pairs: int = 6, splits: tuple[str, ...] = ("train", "test"), size: int = TILE,
-                            seed: int = 0) -> Path:
-    """root/images/<split>/<split>_NNN.jpg and root/masks/<split>/<split>_NNN.png; the same arguments give the same files."""
+                            seed: int = 0, scheme: ClassScheme = CONSEP) -> Path:
+    """root/scheme.json, root/images/<split>/<split>_NNN.jpg and root/masks/<split>/<split>_NNN.png (ids in `scheme`);
+    the same arguments give the same files."""
     root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    scheme.save(root / SCHEME_FILE)
     for s, split in enumerate(splits):
         (root / "images" / split).mkdir(parents=True, exist_ok=True)
         (root / "masks" / split).mkdir(parents=True, exist_ok=True)
         for i in range(pairs):
             rng = np.random.default_rng([seed, s, i])
-            ids = random_layout(size, int(rng.integers(2**31)))
+            ids = random_layout(size, int(rng.integers(2**31)), scheme)
             stem = f"{split}_{i:03d}"
             write_mask(root / "masks" / split / f"{stem}.png", ids)
             Image.fromarray(synthetic_image(ids, rng)).save(root / "images" / split / f"{stem}.jpg", quality=75)

@@ -18,7 +18,7 @@ DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION-.gpu/default_1.pt}; TRAIN_
 RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU visible (dry run?)"
-common="--data $DATA --steps 1000000 --batch-size 8 --checkpoint-every 1000 --keep-snapshots --sample-every 4000 --log-every 50 --no-seeded-noise --half-weights --device ${DEVICE:-cuda} --ngf 32 --ndf 64 --diversity-weight 1 --ema-decay $EMA --upsample $UPSAMPLE"
+common="--data $DATA --scheme consep --steps 1000000 --batch-size 8 --checkpoint-every 1000 --keep-snapshots --sample-every 4000 --log-every 50 --no-seeded-noise --half-weights --device ${DEVICE:-cuda} --ngf 32 --ndf 64 --diversity-weight 1 --ema-decay $EMA --upsample $UPSAMPLE"
 train() { name=$1; shift; timeout -s TERM "$TRAIN_S" python3 -m pathgan train $common --out "$RUNS/$name" "$@" > "$RUNS/$name.log" 2>&1; echo "$name exit $?"; }
 for d in $DISCS; do train "consep-$d" --disc "$d" & done
 wait

@@ -10,7 +10,7 @@ DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION:-.gpu/default_1.pt}; TRAIN
 RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-common="--data $DATA --steps 1000000 --batch-size 8 --checkpoint-every 500 --keep-snapshots --sample-every 2000 --log-every 50 --no-seeded-noise --half-weights --device cuda"
+common="--data $DATA --scheme consep --steps 1000000 --batch-size 8 --checkpoint-every 500 --keep-snapshots --sample-every 2000 --log-every 50 --no-seeded-noise --half-weights --device cuda"
 train() { name=$1; shift; timeout -s TERM "$TRAIN_S" python3 -m pathgan train $common --out "$RUNS/$name" "$@" > "$RUNS/$name.log" 2>&1; echo "$name exit $?"; }
 train consep-patchgan --disc patchgan --ngf 32 --ndf 64 --diversity-weight 1 &
 train consep-vanilla --disc vanilla --ngf 32 --ndf 64 --diversity-weight 1 &

@@ -26,7 +26,7 @@ from pathgan.masks import ids_to_palette
 from pathgan.models import count_parameters
 from pathgan.paths import ASSETS_DIR
 from pathgan.app.overlay import contour_overlay, write_pair_zip
-from pathgan.schemes import CONSEP, ClassScheme
+from pathgan.schemes import BINARY, CONSEP, ClassScheme, SchemeError
 
 
 def save_tiny(path: Path, disc: str = "patchgan", steps: int = 1200, seed: int = 0, scheme: ClassScheme = CONSEP, **cfg) -> Path:
@@ -160,10 +160,10 @@ def test_antialiased_canvas_snaps_to_exact_classes(app):
     rgba = np.zeros((256, 256, 4), np.uint8)
     cv2.line(rgba, (20, 30), (200, 60), (255, 0, 0, 255), 9, cv2.LINE_AA)
     cv2.circle(rgba, (120, 180), 14, (0, 90, 255, 255), -1, cv2.LINE_AA)
-    ids = app.mask_from_editor({"background": None, "layers": [rgba], "composite": rgba})
+    ids = app.mask_from_editor({"background": None, "layers": [rgba], "composite": rgba}, CONSEP)
     assert set(np.unique(ids)) == {0, 2, 4}
     assert ids[30, 20] == 2 and ids[180, 120] == 4 and ids[0, 0] == 0
-    assert np.array_equal(ids, app.mask_from_editor({"composite": rgba}))
+    assert np.array_equal(ids, app.mask_from_editor({"composite": rgba}, CONSEP))
 
 
 def load(path) -> np.ndarray:
@@ -172,11 +172,11 @@ def load(path) -> np.ndarray:
 
 def test_canvas_value_round_trips(app):
     ids = random_layout(256, 1)
-    value = app.canvas_value(ids)  # PNG files, each request in its own folder
+    value = app.canvas_value(ids, CONSEP)  # PNG files, each request in its own folder
     assert np.array_equal(load(value["background"]), ids_to_palette(ids, CONSEP)) and value["layers"] == []
-    assert np.array_equal(app.mask_from_editor(value), ids)  # before any edit the browser may send no composite
-    assert np.array_equal(app.mask_from_editor({"composite": value["background"]}), ids)
-    assert Path(app.canvas_value(ids)["background"]).parent != Path(value["background"]).parent
+    assert np.array_equal(app.mask_from_editor(value, CONSEP), ids)  # before any edit the browser may send no composite
+    assert np.array_equal(app.mask_from_editor({"composite": value["background"]}, CONSEP), ids)
+    assert Path(app.canvas_value(ids, CONSEP)["background"]).parent != Path(value["background"]).parent
 
 
 @pytest.mark.parametrize("value", [None, {}, {"background": None, "layers": [], "composite": None},
@@ -184,14 +184,14 @@ def test_canvas_value_round_trips(app):
                                    {"composite": np.zeros((256, 256, 3), np.uint8)}])
 def test_empty_canvas_is_a_clear_error(app, value):
     with pytest.raises(UserError, match="canvas is empty"):
-        app.mask_from_editor(value)
+        app.mask_from_editor(value, CONSEP)
 
 
 def test_canvas_in_unknown_colours_is_refused(app):
     rgb = np.zeros((256, 256, 3), np.uint8)
     rgb[50:150, 50:150] = (255, 255, 255)
     with pytest.raises(UserError, match="match no class colour"):
-        app.mask_from_editor({"composite": rgb})
+        app.mask_from_editor({"composite": rgb}, CONSEP)
 
 
 def test_canvas_sizes(app):
@@ -199,17 +199,17 @@ def test_canvas_sizes(app):
     with pytest.raises(UserError, match="canvas size must be one of"):
         app.blank_canvas(300)
     ids = random_layout(256, 2)
-    grown = app.mask_from_editor(app.canvas_for_size(app.canvas_value(ids), 512))
+    grown = app.mask_from_editor(app.canvas_for_size(app.canvas_value(ids, CONSEP), 512, CONSEP), CONSEP)
     assert grown.shape == (512, 512) and np.array_equal(grown[:256, :256], ids) and not grown[256:].any()
-    assert load(app.canvas_for_size(None, 768)["background"]).shape == (768, 768, 3)
+    assert load(app.canvas_for_size(None, 768, CONSEP)["background"]).shape == (768, 768, 3)
 
 
 def test_uploads_of_id_and_palette_masks(app, tmp_path):
     ids = random_mask(seed=3)
-    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "ids.png", ids)), ids)
-    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "pal.png", ids_to_palette(ids, CONSEP))), ids)
+    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "ids.png", ids), CONSEP), ids)
+    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "pal.png", ids_to_palette(ids, CONSEP)), CONSEP), ids)
     odd = random_mask((300, 200), seed=4)  # any size up to the limit; synthesis tiles or pads it
-    assert app.mask_from_upload(png_file(tmp_path / "odd.png", odd)).shape == (300, 200)
+    assert app.mask_from_upload(png_file(tmp_path / "odd.png", odd), CONSEP).shape == (300, 200)
 
 
 def png_header_only(path: Path, width: int, height: int) -> Path:
@@ -241,29 +241,36 @@ def test_bad_uploads_get_clear_messages(app, tmp_path):
         path = tmp_path / name
         make(path)
         with pytest.raises(UserError, match=message):
-            app.mask_from_upload(path)
+            app.mask_from_upload(path, CONSEP)
     with pytest.raises(UserError, match="no file"):
-        app.mask_from_upload(None)
+        app.mask_from_upload(None, CONSEP)
 
 
 def test_examples_are_small_consep_like_masks(app):
-    examples = app.example_masks()
-    assert len(examples) >= 3
-    for i, (path, caption) in enumerate(examples):
-        assert path.parent == ASSETS_DIR and path.stat().st_size < 100_000 and caption
-        ids = app.load_example(i)
+    files = sorted(ASSETS_DIR.glob("example_*.png"))
+    examples = app.example_masks(CONSEP)
+    assert len(examples) == len(files) >= 3 and all(f.stat().st_size < 100_000 for f in files)
+    for i, (ids, caption) in enumerate(examples):
+        assert np.array_equal(app.load_example(i, CONSEP)[0], ids) and caption
         share = (ids > 0).mean()
         assert ids.shape[0] >= 256 and 0.05 < share < 0.6 and ids.max() <= 4
     with pytest.raises(UserError):
-        app.load_example(len(examples))
+        app.load_example(len(examples), CONSEP)
+    # In another scheme: remapped where it is obvious (any nucleus class -> nucleus), hidden where it is not.
+    binary = app.example_masks(BINARY)
+    assert [c for _, c in binary] == [c for _, c in examples]
+    assert all(np.array_equal(b, (e > 0).astype(np.uint8)) for (b, _), (e, _) in zip(binary, examples))
+    assert app.example_masks(ClassScheme(("bg", "a", "b"), ((0, 0, 0), (9, 9, 9), (99, 99, 99)))) == []
 
 
 def test_random_layout_button(app):
-    ids, seed = app.random_mask(256, seed=5)
+    ids, seed = app.random_mask(256, CONSEP, seed=5)
     assert seed == 5 and np.array_equal(ids, random_layout(256, 5))
-    ids, seed = app.random_mask(512)
+    ids, seed = app.random_mask(512, CONSEP)
     assert ids.shape == (512, 512) and np.array_equal(ids, random_layout(512, seed))
-    assert "epithelial" in app.describe_mask(ids)
+    assert "epithelial" in app.describe_mask(ids, CONSEP)
+    ids, _ = app.random_mask(256, BINARY, seed=5)
+    assert np.array_equal(ids, random_layout(256, 5) > 0) and "nucleus" in app.describe_mask(ids, BINARY)
 
 
 # -- synthesis -------------------------------------------------------------------------------------
@@ -330,14 +337,38 @@ def test_missing_broken_and_absent_checkpoints(app, ckpt_dir, tmp_path):
         empty.synthesize(ids, None, 0, 1)
 
 
-def test_checkpoint_of_another_scheme_is_refused(tmp_path):
+def test_the_canvas_follows_the_checkpoints_scheme(tmp_path):
     d = tmp_path / "c"
     d.mkdir()
-    three = ClassScheme(("bg", "a", "b", "c"), ((0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)))
+    three = ClassScheme(("bg", "a", "b", "c"), ((0, 0, 0), (128, 0, 128), (0, 255, 255), (255, 255, 255)))
     save_tiny(d / "three.safetensors", scheme=three)
-    app = PathGANApp(AppSettings(checkpoint_search=(str(d),)))
-    with pytest.raises(UserError, match="trained for 3 classes"):
-        app.synthesize(random_mask(), None, 0, 1)
+    save_tiny(d / "nuclei.safetensors", scheme=BINARY)
+    save_tiny(d / "consep.safetensors")
+    app = PathGANApp(AppSettings(checkpoint_search=(str(d),), output_dir=tmp_path / "exports"))
+    assert app.scheme_for(str(d / "three.safetensors")) == three and app.scheme_for("nuclei") == BINARY
+    # A mask drawn in the checkpoint's own colours synthesizes; its snapped mask and zip are in those colours.
+    ids, _ = app.random_mask(256, three, seed=1)
+    canvas = app.canvas_value(ids, three)
+    tiles, snapped, pair_zip, status, result = app.generate_from_canvas(canvas, "three", 0, 1, False)
+    assert result.scheme == three and {tuple(c) for c in np.unique(load(snapped).reshape(-1, 3), axis=0)} <= set(three.colors)
+    with zipfile.ZipFile(pair_zip) as z:
+        assert json.loads(z.read("info.json"))["scheme"]["names"] == list(three.names)
+    # CoNSeP's colours are not this checkpoint's classes: a clear refusal that lists its classes.
+    with pytest.raises(UserError, match="match no class colour .*a=rgb"):
+        app.generate_from_canvas(app.canvas_value(random_mask(), CONSEP), "three", 0, 1, False)
+    # Switching checkpoints: kept where the mapping is obvious, cleared otherwise, untouched for the same classes.
+    consep_canvas = app.canvas_value(random_layout(256, 2), CONSEP)
+    value, note = app.canvas_for_scheme(consep_canvas, CONSEP, BINARY)
+    assert np.array_equal(app.mask_from_editor(value, BINARY), random_layout(256, 2) > 0) and "kept" in note
+    value, note = app.canvas_for_scheme(consep_canvas, CONSEP, three)
+    assert "Canvas cleared" in note and "3 classes (a, b, c)" in note and load(value["background"]).max() == 0
+    assert app.canvas_for_scheme(consep_canvas, CONSEP, CONSEP) == (None, "")
+    # The API reads an uploaded mask in the chosen checkpoint's scheme: 0/255 is nucleus/background for a binary one.
+    binary_file = png_file(tmp_path / "binary.png", np.where(random_layout(256, 4) > 0, 255, 0).astype(np.uint8))
+    tiles, _, _, info = app.api_synthesize(str(binary_file), 0, 1, "nuclei")
+    assert len(tiles) == 1 and info["classes"] == ["background", "nucleus"]
+    with pytest.raises(UserError, match="looks like a binary mask"):
+        app.api_synthesize(str(binary_file), 0, 1, "consep")
 
 
 def test_contour_overlay_and_pair_zip(tmp_path):
@@ -369,7 +400,9 @@ def test_compare_navigation():
 
 def test_compare_dataset_folder(consep_root, tmp_path):
     assert list_splits(consep_root) == ["test", "train"]
-    folder = open_paired_folder(consep_root)
+    with pytest.raises(SchemeError, match="(?s)states no class scheme .* --scheme consep"):
+        open_paired_folder(consep_root)  # no scheme.json and no checkpoint's scheme: never a guess
+    folder = open_paired_folder(consep_root, scheme=CONSEP)
     assert folder.split == "test" and len(folder.stems) == 224
     image, ids = folder.load(folder.stems[0])
     assert image.shape == (256, 256, 3) and ids.shape == (256, 256)
@@ -378,7 +411,7 @@ def test_compare_dataset_folder(consep_root, tmp_path):
     with pytest.raises(CompareError, match="does not exist"):
         open_paired_folder(tmp_path / "nowhere")
     with pytest.raises(CompareError, match="no split 'val'"):
-        open_paired_folder(consep_root, "val")
+        open_paired_folder(consep_root, "val", CONSEP)
 
 
 def test_compare_view(consep_root, ckpt_dir, tmp_path):

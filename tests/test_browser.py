@@ -14,7 +14,7 @@ from PIL import Image
 from conftest import make_tiny_generator
 from app_server import AppProcess, free_port
 from pathgan.checkpoint import save_generator
-from pathgan.schemes import CONSEP
+from pathgan.schemes import BINARY, CONSEP
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -30,6 +30,7 @@ def served(tmp_path_factory):
     """`python app.py` with command-line flags, a tiny checkpoint and nothing else."""
     d = tmp_path_factory.mktemp("checkpoints")
     save_generator(d / "tiny.safetensors", make_tiny_generator(), CONSEP, {"disc": "patchgan", "steps": 1})
+    save_generator(d / "tiny_nuclei.safetensors", make_tiny_generator(1, num_classes=1), BINARY, {"disc": "vanilla", "steps": 2})
     port = free_port()
     args = ["--host", "127.0.0.1", "--port", str(port), "--checkpoints", str(d), "--device", "cpu"]
     with AppProcess(args, port=port, log_path=tmp_path_factory.mktemp("log") / "app.log") as proc:
@@ -215,4 +216,29 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
     page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "model.png", OUTPUT / "model.png")
+    page.close()
+
+
+def test_a_one_class_checkpoint_redraws_the_palette_and_generates(browser, served, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(served.url)
+    page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
+    assert "inflammatory" in page.inner_text("#legend")
+    page.click("#examples button[aria-label='Thumbnail 2 of 5']")  # a CoNSeP example on the canvas
+    page.wait_for_selector("#mask-info >> text=/Example 2 mixed/", timeout=30_000)
+
+    page.click("input[aria-label^='Checkpoint']")
+    page.click("li[role='option']:has-text('tiny_nuclei')")
+    page.wait_for_selector("#legend >> text=nucleus", timeout=30_000)  # the legend shows its classes only
+    assert "inflammatory" not in page.inner_text("#legend")
+    page.wait_for_selector("#mask-info >> text=/now draws 1 class \\(nucleus\\); what was drawn was kept/", timeout=30_000)
+    page.click("#mask-canvas button[title='Color']")
+    swatches = page.eval_on_selector_all("#mask-canvas menu.swatch button.color", "bs => bs.map(b => b.style.backgroundColor)")
+    assert swatches == ["rgb(255, 255, 255)", "rgb(0, 0, 0)"], swatches  # its brush, then background
+    page.click("#mask-canvas menu.swatch button.color[style*='rgb(255, 255, 255)']")
+    stroke(page, [(-150, 100), (150, 100)])
+    generate(page, 4)
+    assert "tiny_nuclei" in page.inner_text("#synth-status")
+    colours = snapped_counts(page)
+    assert set(colours) == {(0, 0, 0), (255, 255, 255)} and colours[(255, 255, 255)] > 3000, colours  # example nuclei + the stroke
     page.close()

@@ -28,7 +28,7 @@ def _texture(seed: int = 0) -> np.ndarray:
 
 
 def test_reads_the_consep_encoding_and_reproduces_it_exactly(consep_root):
-    paths = [p.image_path for p in scan_dataset(consep_root, "train").pairs[:20]]
+    paths = [p.image_path for p in scan_dataset(consep_root, "train", "consep").pairs[:20]]
     match = read_compression(paths, {"split": "train"})
     assert match.fitted_on == {"split": "train", "files": 20, "matching_files": 20, "ijg_quality": 75}
     assert match.subsampling == 2 and "quality-75" in match.description and "4:2:0" in match.description

@@ -9,7 +9,7 @@ from conftest import random_mask
 
 
 def test_consep_scans_clean(consep_root):
-    train, test = scan_dataset(consep_root, "train"), scan_dataset(consep_root, "test")
+    train, test = scan_dataset(consep_root, "train", "consep"), scan_dataset(consep_root, "test", "consep")
     assert (len(train.pairs), len(test.pairs)) == (432, 224)
     assert train.problems == [] and test.problems == []
 
@@ -31,7 +31,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     Image.fromarray(ok_mask).save(tmp_path / "masks" / "train" / "lonely.png")
     (tmp_path / "images" / "train" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     Image.fromarray(ok_mask).save(tmp_path / "masks" / "train" / "broken.png")
-    scan = scan_dataset(tmp_path, "train")
+    scan = scan_dataset(tmp_path, "train", "consep")
     text = "\n".join(scan.problems)
     assert [p.stem for p in scan.pairs] == ["good"]
     for needle in ("orphan.png: no mask", "lonely.png: no image", "badsize.png: mask is 256x256 but its image is 256x300",
@@ -46,7 +46,7 @@ def test_grey_rgba_and_large_images_are_served_as_rgb_crops(tmp_path):
     _write_pair(tmp_path, "grey", np.full((256, 256), 128, np.uint8), random_mask())
     _write_pair(tmp_path, "rgba", np.full((256, 256, 4), 200, np.uint8), random_mask())
     _write_pair(tmp_path, "big", ids_to_palette(big, CONSEP), big, suffix=".tif")
-    ds = PairedDataset(scan_dataset(tmp_path, "train").raise_if_problems(), seed=1)
+    ds = PairedDataset(scan_dataset(tmp_path, "train", CONSEP).raise_if_problems(), seed=1)
     for i in range(len(ds)):
         onehot, image = ds[i]
         assert onehot.shape == (4, 256, 256) and image.shape == (3, 256, 256)

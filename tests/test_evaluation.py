@@ -44,22 +44,27 @@ def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint,
     assert rc == 0, printed
     r = json.loads((out / "report.json").read_text())
     stems = sorted(p.stem for p in (tiny_data / "images" / "test").iterdir())
+    views = r["n"].pop("views")
     assert r["n"] == {"masks": N_PAIRS, "seeds": 2, "synthetic": 2 * N_PAIRS, "real": N_PAIRS, "train": N_PAIRS}
+    assert views == {"synthetic": 2 * N_PAIRS, "real": N_PAIRS, "train": N_PAIRS, "large_images": "images larger than 256 px cut into non-overlapping 256-px crops"}
+    r["n"]["views"] = views
     assert r["seeds"] == [0, 1]
     assert sorted(p.name for p in (out / "images").iterdir()) == sorted(f"{s}_seed{k:04d}.png" for s in stems for k in (0, 1))
     assert r["weights_sha256"] == WEIGHTS_SHA256 and r["resize_mode"] == "bilinear" and r["input_size"] == 299
     assert r["command"].startswith("python -m pathgan evaluate --checkpoint ") and "--seeds 0-1" in r["command"]
     for key in ("fid", "kid", "kid_std", "precision", "recall"):
-        assert math.isfinite(r[key]) and math.isfinite(r["floor"][key]), key
+        assert math.isfinite(r[key]) and (key == "kid_std" or math.isfinite(r["floor"][key])), key
     assert r["fid"] > r["floor"]["fid"]  # an untrained generator is far from real tiles
     assert any("biased" in w for w in r["warnings"])
+    # 6 real vs 6 real: every KID subset is both whole sets, so the floor has no spread, and the report says so
+    assert r["floor"]["kid_std"] is None and any("every subset is the whole set" in w for w in r["warnings"])
 
     # The floor is exactly what the fid command gives for the two real folders (features come from the cache).
     assert len(list((tmp_path / "cache" / "features").glob("*.npz"))) == 2
     with pytest.warns(SmallSampleWarning):
         floor = compare_folders(tiny_data / "images" / "test", tiny_data / "images" / "train", MetricsConfig(device="cpu"), progress=False)
     for key in ("fid", "kid", "kid_std", "precision", "recall"):
-        assert r["floor"][key] == pytest.approx(floor[key], rel=1e-9), key
+        assert r["floor"][key] == pytest.approx(floor[key], rel=1e-9) if floor[key] is not None else r["floor"][key] is None, key
 
     # Seed diversity: pixel L1 between seeds, and the real reference recomputed by hand.
     d = r["diversity"]

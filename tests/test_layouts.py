@@ -7,7 +7,7 @@ from scipy import ndimage
 
 from pathgan.layouts import CONSEP_SHARES, EPITHELIAL, INFLAMMATORY, MISC, SPINDLE, random_layout, random_layout_with_instances
 from pathgan.masks import read_mask
-from pathgan.schemes import CONSEP, ClassScheme
+from pathgan.schemes import BINARY, CONSEP, ClassScheme
 
 SEEDS = range(24)
 
@@ -31,8 +31,17 @@ def test_sizes_and_rectangles():
     assert 0.75 < share[0] < 0.9 and share[EPITHELIAL] > 0.04 and share[SPINDLE] > 0.02  # large canvases get glands too
     with pytest.raises(ValueError, match="between 16 and"):
         random_layout(8, 0)
-    with pytest.raises(ValueError, match="four nucleus types"):
-        random_layout(256, 0, ClassScheme(("bg", "a"), ((0, 0, 0), (255, 255, 255))))
+
+
+
+def test_layouts_for_any_class_count():
+    consep = random_layout(256, 3)
+    one = random_layout(256, 3, BINARY)  # nuclei only: the same outlines, one class
+    assert np.array_equal(one, (consep > 0).astype(np.uint8))
+    two = random_layout(512, 3, ClassScheme(("bg", "a", "b"), ((0, 0, 0), (255, 0, 0), (0, 0, 255))))
+    assert set(np.unique(two)) == {0, 1, 2} and np.array_equal(two > 0, random_layout(512, 3) > 0)
+    seven = random_layout(256, 3, ClassScheme(tuple("bgabcdefg"[i] + str(i) for i in range(8)), tuple((i, i, i) for i in range(8))))
+    assert seven.max() <= 7 and np.array_equal(seven, consep)  # ids 1-4 exist in a 7-class scheme: types kept
 
 
 def test_mean_class_shares_match_consep(layouts):

@@ -1,11 +1,13 @@
 import io
+import json
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
 from pathgan.masks import MaskError, ids_to_palette, mask_from_array, palette_to_ids, read_mask, write_mask
-from pathgan.schemes import CONSEP, ClassScheme, scheme_for_dataset
+from pathgan.dataset import stated_scheme
+from pathgan.schemes import CONSEP, PRESETS, ClassScheme, SchemeError, named_scheme
 from conftest import random_mask
 
 
@@ -14,14 +16,22 @@ def test_consep_scheme_matches_the_dataset_readme(consep_root):
     assert CONSEP.num_classes == 4
     for i, name in enumerate(["background", "miscellaneous", "inflammatory", "epithelial", "spindle-shaped"]):
         assert CONSEP.names[i] == name and f"{i} {name}" in text
-    assert scheme_for_dataset(consep_root) == CONSEP
+    assert PRESETS["consep"] == CONSEP and named_scheme("consep") == CONSEP  # CoNSeP states no scheme.json: name the preset
+    assert stated_scheme(consep_root) is None
 
 
 def test_scheme_round_trips_and_rejects_nonsense(tmp_path):
     s = ClassScheme(("bg", "a", "b"), ((0, 0, 0), (255, 0, 0), (0, 0, 255)))
     s.save(tmp_path / "scheme.json")
-    assert ClassScheme.load(tmp_path / "scheme.json") == s
-    assert scheme_for_dataset(tmp_path) == s
+    assert ClassScheme.load(tmp_path / "scheme.json") == s and stated_scheme(tmp_path) == s
+    assert json.loads((tmp_path / "scheme.json").read_text()) == {"names": ["bg", "a", "b"], "colours": [[0, 0, 0], [255, 0, 0], [0, 0, 255]]}
+    (tmp_path / "us.json").write_text('{"names": ["bg", "a"], "colors": [[0, 0, 0], [1, 2, 3]]}')
+    assert ClassScheme.load(tmp_path / "us.json").colors[1] == (1, 2, 3)  # either spelling
+    for text, message in [('{"names": ["bg", "a"]}', "missing key 'colours'"), ('{"names": ["bg", "a"], "colours": [[0,0,0],[1,1,1]], "x": 1}', "unknown keys"),
+                          ("{names: }", "not valid JSON"), ('{"names": ["bg", "a"], "colours": [[0,0,0],[1,1,300]]}', "0-255")]:
+        (tmp_path / "bad.json").write_text(text)
+        with pytest.raises(SchemeError, match=f"bad.json: .*{message}.*The format is:\n.*\"colours\""):
+            ClassScheme.load(tmp_path / "bad.json")
     with pytest.raises(ValueError, match="distinct"):
         ClassScheme(("bg", "a"), ((0, 0, 0), (0, 0, 0)))
     with pytest.raises(ValueError, match="names"):

@@ -97,10 +97,12 @@ def test_kid_is_the_unbiased_polynomial_mmd():
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=(7, 5)), rng.normal(0.5, 1, size=(7, 5))
     assert mmd2_unbiased(x, y) == pytest.approx(_naive_mmd2(x, y), rel=1e-10)
-    # Subsets as large as both sets are the whole sets every time: mean is exact, std is 0.
+    # Subsets as large as both sets are the whole sets every time: the mean is exact, and there is no spread to report.
     r = kid(x, y, subsets=5, subset_size=1000)
     assert r["mean"] == pytest.approx(_naive_mmd2(x, y), rel=1e-10)
-    assert r["std"] == pytest.approx(0.0, abs=1e-12) and r["subset_size"] == 7
+    assert r["std"] is None and r["whole_sets"] and r["subset_size"] == 7 and r["subsets"] == 1
+    r = kid(x, np.concatenate([y, y[:2] + 0.1]), subsets=5, subset_size=1000)  # one set larger: subsets differ
+    assert r["std"] > 0 and not r["whole_sets"]
 
 
 def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():

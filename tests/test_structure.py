@@ -103,8 +103,11 @@ def test_train_config_refuses_unknown_keys_at_every_level():
 def test_one_class_count_check_with_one_wording():
     three = ClassScheme(("bg", "a", "b", "c"), ((0, 0, 0), (1, 1, 1), (2, 2, 2), (3, 3, 3)))
     check_same_classes(CONSEP, CONSEP, "x", "y")
-    with pytest.raises(SchemeMismatch, match=r"ck: trained for 3 classes \(a, b, c\), but the canvas has 4 \(miscellaneous, .*same class scheme"):
+    with pytest.raises(SchemeMismatch, match=r"ck: trained for 3 classes \(a, b, c\), but the canvas has 4 classes \(miscellaneous, .*same class scheme"):
         check_same_classes(three, CONSEP, "ck", "the canvas")
+    renamed = ClassScheme(("bg", "x", "b", "c"), three.colors)  # same count, other classes: refused too
+    with pytest.raises(SchemeMismatch, match=r"trained for 3 classes \(a, b, c\), but the data has 3 classes \(x, b, c\)"):
+        check_same_classes(three, renamed, "ck", "the data")
 
 
 def test_seed_rules():

@@ -20,9 +20,9 @@ from PIL import Image, UnidentifiedImageError
 
 from ..checkpoint import CheckpointError
 from ..layouts import random_layout
-from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask
+from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask, remap_ids
 from ..paths import ASSETS_DIR
-from ..schemes import CONSEP, ClassScheme, SchemeMismatch, check_same_classes
+from ..schemes import CONSEP, ClassScheme, SchemeError, SchemeMismatch, check_same_classes
 from ..seeds import MAX_SEED, consecutive_seeds, parse_seeds
 from .checkpoints_index import (
     DEFAULT_SEARCH, CheckpointEntry, SynthesizerCache, describe_search, find_checkpoints,
@@ -116,6 +116,7 @@ class Synthesis:
     checkpoint: CheckpointEntry
     device: str
     post_processing: str  # as the Synthesizer words it
+    scheme: ClassScheme = CONSEP  # the checkpoint's: the classes of `ids`
     folder: Path | None = None  # where its PNGs and zip are written, one folder per request
 
     def summary(self) -> str:
@@ -129,7 +130,7 @@ class Synthesis:
         return {
             "checkpoint": self.checkpoint.name, "discriminator": self.checkpoint.disc, "seeds": self.seeds,
             "width": int(self.ids.shape[1]), "height": int(self.ids.shape[0]), "seconds": round(self.seconds, 3), "device": self.device,
-            "post_processing": self.post_processing,
+            "post_processing": self.post_processing, "classes": list(self.scheme.names),
         }
 
 
@@ -185,22 +186,29 @@ class PathGANApp:
             raise UserError(f"{entry.path}: cannot load this checkpoint ({e})") from None
 
     # -- masks -----------------------------------------------------------------------------------
-    @property
-    def scheme(self) -> ClassScheme:
-        return CONSEP  # the canvas palette; a checkpoint of another scheme is checked against it at synthesis
+    def scheme_for(self, choice: str | None) -> ClassScheme:
+        """The class scheme of the chosen checkpoint: its classes are the canvas's brushes, legend and palette.
+
+        Without a usable checkpoint nothing can be generated; the canvas then draws CoNSeP's classes.
+        """
+        try:
+            entry = resolve_checkpoint(self.entries, choice, self.settings.checkpoint_search)
+            return ClassScheme.from_dict(entry.config["scheme"])
+        except (CheckpointError, KeyError, TypeError, ValueError):
+            return CONSEP
 
     def blank_canvas(self, size: int = 256) -> dict:
         size = self.check_canvas_size(size)
         folder = self._export_folder()
         return {"background": write_png(folder / "background.png", np.zeros((size, size, 3), np.uint8)), "layers": [], "composite": None}
 
-    def canvas_value(self, ids: np.ndarray) -> dict:
+    def canvas_value(self, ids: np.ndarray, scheme: ClassScheme) -> dict:
         """An editor value (PNG paths) showing `ids` as the canvas background, with an empty layer to draw on.
 
         Gradio's eraser only removes strokes drawn in the browser, never content set from Python (background or
         layer alike), so nuclei of a loaded mask are painted out with the black background brush instead.
         """
-        rgb = ids_to_palette(ids, self.scheme)
+        rgb = ids_to_palette(ids, scheme)
         path = write_png(self._export_folder() / "mask.png", rgb)
         return {"background": path, "layers": [], "composite": None}
 
@@ -213,7 +221,7 @@ class PathGANApp:
             raise UserError(f"canvas size must be one of {', '.join(str(s) for s in CANVAS_SIZES if s <= self.settings.max_side)}, got {size}")
         return size
 
-    def mask_from_editor(self, value) -> np.ndarray:
+    def mask_from_editor(self, value, scheme: ClassScheme) -> np.ndarray:
         """The canvas, snapped pixel by pixel to the class palette; an empty canvas is an error."""
         empty = UserError("The canvas is empty: draw nuclei with the class brushes, upload a mask, pick an example, or press 'Random layout'.")
         if not value:
@@ -227,7 +235,7 @@ class PathGANApp:
             with Image.open(image) as im:
                 image = np.asarray(im.convert("RGBA"))
         try:
-            ids = mask_from_array(np.asarray(image), self.scheme, source="canvas")
+            ids = mask_from_array(np.asarray(image), scheme, source="canvas")
         except MaskError as e:
             raise UserError(str(e)) from None
         if not ids.any():
@@ -242,8 +250,8 @@ class PathGANApp:
                             "`python -m pathgan generate` for larger masks.")
         return ids
 
-    def mask_from_upload(self, path: str | Path | None) -> np.ndarray:
-        """An uploaded id PNG or palette PNG -> id mask, refusing huge or unreadable files with a clear message."""
+    def mask_from_upload(self, path: str | Path | None, scheme: ClassScheme) -> np.ndarray:
+        """An uploaded id PNG or palette PNG, read in `scheme` -> id mask, refusing huge or unreadable files with a clear message."""
         if not path:
             raise UserError("no file was uploaded")
         path = Path(path)
@@ -264,45 +272,77 @@ class PathGANApp:
         if w > MAX_UPLOAD_SIDE or h > MAX_UPLOAD_SIDE:
             raise UserError(f"{name} is {w}×{h} px; uploads are limited to {MAX_UPLOAD_SIDE}×{MAX_UPLOAD_SIDE}")
         try:
-            ids = read_mask(path, self.scheme)
+            ids = read_mask(path, scheme)
         except MaskError as e:
             raise UserError(str(e).replace(str(path), name)) from None
         if not ids.any():
             raise UserError(f"{name} holds only background: there are no nuclei to synthesize")
         return self.check_mask_size(ids)
 
-    def canvas_for_size(self, editor_value, size) -> dict:
+    def canvas_for_size(self, editor_value, size, scheme: ClassScheme) -> dict:
         """A canvas of the new size keeping what was drawn (cropped or padded at the bottom/right)."""
         size = self.check_canvas_size(size)
         try:
-            ids = self.mask_from_editor(editor_value)
+            ids = self.mask_from_editor(editor_value, scheme)
         except UserError:
             return self.blank_canvas(size)
         fitted = np.zeros((size, size), np.uint8)
         h, w = min(size, ids.shape[0]), min(size, ids.shape[1])
         fitted[:h, :w] = ids[:h, :w]
-        return self.canvas_value(fitted)
+        return self.canvas_value(fitted, scheme)
 
-    def describe_mask(self, ids: np.ndarray) -> str:
-        counts = np.bincount(ids.ravel(), minlength=len(self.scheme.names)) / ids.size
-        shares = ", ".join(f"{self.scheme.names[c]} {counts[c]:.1%}" for c in range(1, len(self.scheme.names)) if counts[c] > 0)
+    def canvas_for_scheme(self, editor_value, old: ClassScheme, new: ClassScheme) -> tuple[dict | None, str]:
+        """After the checkpoint changed: (the canvas redrawn in the new classes, a note); (None, "") when nothing changes.
+
+        What was drawn is kept where the mapping is obvious (see remap_ids); otherwise the canvas is cleared, and the note says so.
+        """
+        if old.names == new.names:
+            return None, ""
+        try:
+            ids = self.mask_from_editor(editor_value, old)
+        except UserError:  # empty, or not in the old colours: nothing to carry over
+            size = self._editor_size(editor_value)
+            return self.blank_canvas(size), f"The canvas now draws {new.describe()}."
+        mapped = remap_ids(ids, old, new)
+        if mapped is None:
+            return self.blank_canvas(ids.shape[0] if ids.shape[0] in CANVAS_SIZES else 256), (
+                f"Canvas cleared: it was drawn in {old.describe()}, and this checkpoint draws {new.describe()}.")
+        return self.canvas_value(mapped, new), f"The canvas now draws {new.describe()}; what was drawn was kept ({self.describe_mask(mapped, new)})."
+
+    def _editor_size(self, editor_value) -> int:
+        image = editor_value.get("background") if isinstance(editor_value, dict) else None
+        try:
+            with Image.open(image) as im:
+                return im.size[0] if im.size[0] in CANVAS_SIZES else 256
+        except (OSError, AttributeError, TypeError, ValueError):
+            return 256
+
+    def describe_mask(self, ids: np.ndarray, scheme: ClassScheme) -> str:
+        counts = np.bincount(ids.ravel(), minlength=len(scheme.names)) / ids.size
+        shares = ", ".join(f"{scheme.names[c]} {counts[c]:.1%}" for c in range(1, len(scheme.names)) if counts[c] > 0)
         return f"{ids.shape[1]}×{ids.shape[0]} px; {shares or 'background only'}"
 
-    def example_masks(self) -> list[tuple[Path, str]]:
-        """(path, caption) of the example masks shipped in assets/."""
-        return [(p, p.stem.removeprefix("example_").replace("_", " ")) for p in sorted(ASSETS_DIR.glob("example_*.png"))]
+    def example_masks(self, scheme: ClassScheme) -> list[tuple[np.ndarray, str]]:
+        """(ids in `scheme`, caption) of the example masks shipped in assets/ (CoNSeP's classes); those that do
+        not map onto the scheme are left out."""
+        out = []
+        for path in sorted(ASSETS_DIR.glob("example_*.png")):
+            ids = remap_ids(read_mask(path, CONSEP), CONSEP, scheme)
+            if ids is not None:
+                out.append((ids, path.stem.removeprefix("example_").replace("_", " ")))
+        return out
 
-    def load_example(self, index: int) -> np.ndarray:
-        examples = self.example_masks()
+    def load_example(self, index: int, scheme: ClassScheme) -> tuple[np.ndarray, str]:
+        examples = self.example_masks(scheme)
         if not 0 <= int(index) < len(examples):
             raise UserError(f"no example number {index}; there are {len(examples)}")
-        return self.mask_from_upload(examples[int(index)][0])
+        return examples[int(index)]
 
-    def random_mask(self, size: int, seed: int | None = None) -> tuple[np.ndarray, int]:
-        """A new procedural layout at the canvas size; returns (ids, the seed used)."""
+    def random_mask(self, size: int, scheme: ClassScheme, seed: int | None = None) -> tuple[np.ndarray, int]:
+        """A new procedural layout at the canvas size, in `scheme`'s classes; returns (ids, the seed used)."""
         size = self.check_canvas_size(size)
         seed = int(np.random.default_rng().integers(MAX_SEED)) if seed is None else int(seed)
-        return random_layout(size, seed, self.scheme), seed
+        return random_layout(size, seed, scheme), seed
 
     # -- synthesis -------------------------------------------------------------------------------
     def synthesize(self, ids: np.ndarray, checkpoint: str | None, seed, variations) -> Synthesis:
@@ -311,14 +351,11 @@ class PathGANApp:
         start = time.perf_counter()
         entry, synth = self.synthesizer(checkpoint)
         try:
-            check_same_classes(synth.scheme, self.scheme, entry.name, "the canvas")
-        except SchemeMismatch as e:
-            raise UserError(str(e)) from None
-        try:
             images = synth.generate(ids, seeds)
         except MaskError as e:
             raise UserError(str(e)) from None
-        return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device), synth.post_processing.description)
+        return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device), synth.post_processing.description,
+                         synth.scheme)
 
     @staticmethod
     def seed_list(seed, variations) -> list[int]:
@@ -331,15 +368,15 @@ class PathGANApp:
         """(PNG path, caption) per tile, outlined with the mask's contours when `overlay`."""
         folder = self._folder_for(result)
         suffix = "_contours" if overlay else ""
-        return [(write_png(folder / f"synthetic_seed{s:04d}{suffix}.png", contour_overlay(img, result.ids, self.scheme) if overlay else img),
+        return [(write_png(folder / f"synthetic_seed{s:04d}{suffix}.png", contour_overlay(img, result.ids, result.scheme) if overlay else img),
                  f"seed {s}") for s, img in zip(result.seeds, result.images)]
 
     def export_zip(self, result: Synthesis) -> Path:
         return write_pair_zip(self._folder_for(result) / f"pathgan_{result.checkpoint.name}_seed{result.seeds[0]}.zip",
-                              result.ids, result.images, result.seeds, self.scheme, result.info())
+                              result.ids, result.images, result.seeds, result.scheme, result.info())
 
     def snapped_mask(self, result: Synthesis) -> str:
-        return write_png(self._folder_for(result) / "mask_palette.png", ids_to_palette(result.ids, self.scheme))
+        return write_png(self._folder_for(result) / "mask_palette.png", ids_to_palette(result.ids, result.scheme))
 
     def _folder_for(self, result: Synthesis) -> Path:
         if result.folder is None or not result.folder.is_dir():  # new, or pruned while the page stayed open
@@ -369,24 +406,26 @@ class PathGANApp:
     # -- handlers shaped like the widgets they feed -------------------------------------------------
     def generate_from_canvas(self, editor_value, checkpoint, seed, variations, overlay):
         """Generate button -> (gallery, snapped mask, zip path, status, Synthesis for later overlay toggles)."""
-        ids = self.mask_from_editor(editor_value)
+        ids = self.mask_from_editor(editor_value, self.scheme_for(checkpoint))
         result = self.synthesize(ids, checkpoint, seed, variations)
         return self.gallery(result, overlay), self.snapped_mask(result), str(self.export_zip(result)), result.summary(), result
 
     def api_synthesize(self, mask, seed, variations, checkpoint):
-        """The `synthesize` endpoint: a mask file -> (tiles, snapped mask, zip path, info)."""
-        ids = self.mask_from_upload(mask)
+        """The `synthesize` endpoint: a mask file, read in the checkpoint's classes -> (tiles, snapped mask, zip path, info)."""
+        ids = self.mask_from_upload(mask, self.scheme_for(checkpoint))
         result = self.synthesize(ids, checkpoint, seed, variations)
         return self.gallery(result), self.snapped_mask(result), str(self.export_zip(result)), result.info()
 
     # -- compare tab -----------------------------------------------------------------------------
-    def paired_folder(self, split: str | None = None) -> PairedFolder:
-        key = split or ""
+    def paired_folder(self, split: str | None = None, checkpoint: str | None = None) -> PairedFolder:
+        """The Compare dataset's split, read in its own scheme.json's classes, else in the checkpoint's."""
+        fallback = self.scheme_for(checkpoint)
+        key = (split or "", fallback.names)
         with self._lock:
             if key not in self._folders:
                 try:
-                    self._folders[key] = open_paired_folder(self.settings.data, split)
-                except CompareError as e:
+                    self._folders[key] = open_paired_folder(self.settings.data, split, fallback)
+                except (CompareError, SchemeError) as e:
                     raise UserError(str(e)) from None
             return self._folders[key]
 
@@ -420,8 +459,8 @@ class PathGANApp:
         return self.compare_view(split, stem, checkpoint, seeds_text, overlay)
 
     def compare_view(self, split, stem, checkpoint, seeds_text, overlay) -> tuple[list[tuple[str, str]], str]:
-        """Real image, its mask and synthetic tiles for that mask, all at the mask's size."""
-        folder = self.paired_folder(split)
+        """Real image, its mask (in the scheme's colours) and synthetic tiles for that mask, all at the mask's size."""
+        folder = self.paired_folder(split, checkpoint)
         stem = stem or folder.stems[0]
         try:
             image, ids = folder.load(stem)
@@ -431,9 +470,9 @@ class PathGANApp:
         out = self._export_folder()
 
         def shown(name: str, im: np.ndarray) -> str:
-            return write_png(out / name, contour_overlay(im, ids, self.scheme) if overlay else im)
+            return write_png(out / name, contour_overlay(im, ids, folder.scheme) if overlay else im)
 
-        items = [(shown(f"{stem}_real.png", image), f"real · {stem}"), (write_png(out / f"{stem}_mask.png", ids_to_palette(ids, self.scheme)), "mask")]
+        items = [(shown(f"{stem}_real.png", image), f"real · {stem}"), (write_png(out / f"{stem}_mask.png", ids_to_palette(ids, folder.scheme)), "mask")]
         if not self.entries:
             return items, f"{stem}: real and mask only. " + no_checkpoint_message(self.settings.checkpoint_search)
         try:
@@ -442,6 +481,10 @@ class PathGANApp:
             raise UserError(str(e)) from None
         start = time.perf_counter()
         entry, synth = self.synthesizer(checkpoint)
+        try:
+            check_same_classes(synth.scheme, folder.scheme, entry.name, f"the dataset {folder.root}")
+        except SchemeMismatch as e:
+            raise UserError(str(e)) from None
         images = synth.generate(ids, seeds)
         seconds = time.perf_counter() - start
         items += [(shown(f"{stem}_synthetic_seed{s:04d}.png", im), f"synthetic · seed {s}") for s, im in zip(seeds, images)]

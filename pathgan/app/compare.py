@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dataset import Pair, scan_dataset
+from ..dataset import Pair, scan_dataset, stated_scheme
 from ..images import ImageError, read_rgb
 from ..masks import read_mask
-from ..schemes import ClassScheme, scheme_for_dataset
+from ..schemes import ClassScheme
 
 
 class CompareError(ValueError):
@@ -63,7 +63,8 @@ def list_splits(root: str | Path) -> list[str]:
     return sorted(splits, key=lambda s: (s != "test", s))
 
 
-def open_paired_folder(root: str | Path | None, split: str | None = None) -> PairedFolder:
+def open_paired_folder(root: str | Path | None, split: str | None = None, scheme: ClassScheme | None = None) -> PairedFolder:
+    """A dataset's split for browsing, in the classes its scheme.json states, else in `scheme` (the checkpoint's)."""
     if not root:
         raise CompareError(HOW_TO_POINT)
     root = Path(root)
@@ -76,7 +77,7 @@ def open_paired_folder(root: str | Path | None, split: str | None = None) -> Pai
     if split not in splits:
         raise CompareError(f"{root} has no split {split!r}; it has {', '.join(splits)}")
     # Names only: opening every file up front would make the tab slow on big folders.
-    scan = scan_dataset(root, split, scheme_for_dataset(root), check_content=False)
+    scan = scan_dataset(root, split, stated_scheme(root) or scheme, check_content=False)
     if not scan.pairs:
         raise CompareError(f"{root} split '{split}' has no image/mask pairs with matching stems")
     return PairedFolder(root, split, scan.scheme, scan.pairs)

@@ -113,7 +113,7 @@ def render_model_card(entry: CheckpointEntry, report: dict | None) -> ModelCard:
     summary = [f"### {entry.name}",
                f"`{entry.shown_path}` · {entry.path.stat().st_size / 2**20:.1f} MB · trained against the **{entry.disc}** discriminator{steps} · "
                f"data: {describe_dataset(prov)}",
-               f"Post-processing: {post_text}",
+               f"Classes: {', '.join((cfg.get('scheme') or {}).get('names', ['not recorded'])[1:]) or 'not recorded'} · post-processing: {post_text}",
                render_report(report, entry.report_path.name)]
 
     try:

@@ -27,10 +27,14 @@ def run(args) -> int:
         print(f"warning: {w}")
     pr = "n/a" if r["precision"] is None else f"{r['precision']:.3f} (B inside A's manifold, k={r['nearest_k']})"
     rc = "n/a" if r["recall"] is None else f"{r['recall']:.3f} (A inside B's manifold)"
-    print(f"A: {r['folder_a']} ({r['n_a']} images)")
-    print(f"B: {r['folder_b']} ({r['n_b']} images)")
+    for side in ("a", "b"):
+        views = f", {r['n_' + side]} views: {r['views']}" if r[f"n_{side}"] != r[f"images_{side}"] else ""
+        print(f"{side.upper()}: {r['folder_' + side]} ({r['images_' + side]} images{views})")
     print(f"FID        {r['fid']:.3f}")
-    print(f"KID        {r['kid']:.5f} ± {r['kid_std']:.5f} ({r['kid_subsets']} subsets of {r['kid_subset_size']}, seed {r['kid_seed']})")
+    if r["kid_std"] is None:
+        print(f"KID        {r['kid']:.5f} (both sets whole: {r['kid_subset_size']} images each, so no spread)")
+    else:
+        print(f"KID        {r['kid']:.5f} ± {r['kid_std']:.5f} ({r['kid_subsets']} subsets of {r['kid_subset_size']}, seed {r['kid_seed']})")
     print(f"precision  {pr}")
     print(f"recall     {rc}")
     print(f"weights sha256 {r['weights_sha256']}; resize {r['resize_mode']} to {r['input_size']}x{r['input_size']}, align_corners=False; {r['seconds']} s")

@@ -18,7 +18,11 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> dict:
-    """KID as mean and std over `subsets` random subsets of size min(N_a, N_b, subset_size), drawn with a fixed seed."""
+    """KID as mean and std over `subsets` random subsets of size min(N_a, N_b, subset_size), drawn with a fixed seed.
+
+    When both sets are no larger than the subset size and equally large, every subset is the whole of both:
+    KID is then computed once and has no spread (std None).
+    """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     m = min(len(a), len(b), subset_size)
     if m < 2:
@@ -26,9 +30,11 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subs
     if subsets < 1:
         raise ValueError(f"KID needs at least one subset, got {subsets}")
     rng = np.random.default_rng(seed)
+    if m == len(a) == len(b):  # every subset would be both whole sets: one value, and no spread to report
+        return {"mean": mmd2_unbiased(a, b), "std": None, "subsets": 1, "subset_size": m, "seed": seed, "whole_sets": True}
     values = np.array([
         mmd2_unbiased(a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)])
         for _ in range(subsets)
     ])
     return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if subsets > 1 else 0.0,
-            "subsets": subsets, "subset_size": m, "seed": seed}
+            "subsets": subsets, "subset_size": m, "seed": seed, "whole_sets": False}

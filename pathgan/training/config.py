@@ -18,6 +18,7 @@ class TrainConfig:
     data: str = _f("", "dataset folder with images/<split>, masks/<split>")
     out: str = _f("runs/train", "run folder: checkpoints, samples, metrics.jsonl")
     split: str = _f("train", "split to train on")
+    scheme: str = _f("", "class scheme: consep, binary, or a scheme.json file; empty: the dataset's own scheme.json, required then")
     sample_split: str = _f("test", "split whose first masks are drawn in the sample grids (viewing only, never tuned on)")
     steps: int = _f(3000, "optimisation steps")
     batch_size: int = _f(1, "global batch size (split across DDP processes)")

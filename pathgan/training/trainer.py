@@ -80,15 +80,18 @@ class Trainer:
         self.out = Path(cfg.out)
         if resume:
             saved = TrainConfig.load(self.out / CONFIG_FILE)
-            cfg = replace(saved, steps=cfg.steps, device=cfg.device, out=cfg.out)
+            cfg = replace(saved, steps=cfg.steps, device=cfg.device, out=cfg.out, scheme=cfg.scheme or saved.scheme)
         self.cfg = cfg
         if cfg.batch_size % self.dist.world:
             raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {self.dist.world} processes")
         self.local_batch = cfg.batch_size // self.dist.world
 
         # Every problem in the data is reported before step 1.
-        scan = scan_dataset(cfg.data, cfg.split)
+        scan = scan_dataset(cfg.data, cfg.split, cfg.scheme or None)
         self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed)
+        if self.dist.is_main:  # what training will see, before step 1
+            lines, warnings = self.data.summary(Path(cfg.data), cfg.split)
+            print("\n".join(lines + [f"warning: {w}" for w in warnings]), flush=True)
         self.dataset = dataset_fingerprint(scan)  # provenance: which data, whatever folder it was read from
         if len(self.data) < cfg.batch_size:
             raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
