@@ -20,7 +20,9 @@ from pathgan.app.actions import (  # noqa: E402
     CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS, PathGANApp, UserError,
     default_concurrency, parse_args,
 )
+from pathgan.app.reading_test import ReadingTests  # noqa: E402
 from pathgan.masks import ids_to_palette  # noqa: E402
+from pathgan.reading.design import ANSWERS, MODES  # noqa: E402
 from pathgan.schemes import ClassScheme  # noqa: E402
 
 log = logging.getLogger("pathgan.app")
@@ -85,6 +87,7 @@ def example_items(app: PathGANApp, s: ClassScheme) -> list:
 
 def build_demo(app: PathGANApp) -> gr.Blocks:
     s = app.settings
+    reading = ReadingTests(app, s.study_db)
     limit = s.concurrency or default_concurrency(s.device)
     synth_queue = dict(concurrency_id="synthesis", concurrency_limit=limit)
     first_scheme = app.scheme_for(app.default_checkpoint())  # the canvas draws the chosen checkpoint's classes
@@ -98,7 +101,7 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             rescan = gr.Button("Rescan", scale=0, min_width=110, size="sm")
         ckpt_status = gr.Markdown(app.checkpoint_status())
 
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Synthesize", id="synthesize"):
                 with gr.Row():
                     with gr.Column(scale=1):
@@ -165,6 +168,9 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                 with gr.Accordion("Details: architecture, training, post-processing, full evaluation report, model card", open=False):
                     card_details = gr.Markdown(first.details, elem_id="card-details")
                 card = [card_summary, card_sheet, card_curve, card_details]
+
+            with gr.Tab("Reading test", id="reading"):
+                reading_tab(app, reading, demo, tabs)
 
         # The named API endpoint: a mask file in, tiles out. Hidden widgets give it typed inputs for gradio_client.
         with gr.Row(visible=False):
@@ -257,6 +263,125 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
     # Light canvas and navigation events share a roomier default; synthesis has its own limit above.
     demo.queue(default_concurrency_limit=max(4, limit), max_size=s.queue_size)
     return demo
+
+
+READING_INTRO = (
+    "A blinded real-vs-synthetic reading study. **Readers**: open the link you were sent, enter your name and read; "
+    "your answers are saved as you go, and your resume link brings you back to the same place. **Owners**: set a study "
+    "up below, send its reader link, and open the results with the owner link (it carries your secret owner token).")
+TRIAL_OUTPUTS = 9  # state, progress, left, right, confidence, answer a, answer b, resume line, end text
+
+
+def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: gr.Tabs) -> None:
+    """The Reading test tab: a reader's trials, an owner's set-up and results. Nothing here sees a trial's truth."""
+    hidden = dict(api_visibility="undocumented")
+    gr.Markdown(READING_INTRO)
+    with gr.Group():
+        with gr.Row(equal_height=True):
+            code = gr.Textbox(label="Study code", elem_id="rt-code", scale=1)
+            name = gr.Textbox(label="Your name or initials", elem_id="rt-name", scale=2)
+            start = gr.Button("Start reading", variant="primary", elem_id="rt-start", scale=1)
+        about = gr.Markdown("", elem_id="rt-about")
+        progress = gr.Markdown("", elem_id="rt-progress")
+        with gr.Row():
+            left = gr.Image(label="A", type="filepath", interactive=False, visible=False, elem_id="rt-left", buttons=[], height=420)
+            right = gr.Image(label="B", type="filepath", interactive=False, visible=False, elem_id="rt-right", buttons=[], height=420)
+        confidence = gr.Radio(["1", "2", "3", "4", "5"], label="Confidence (optional): 1 a guess … 5 certain", visible=False,
+                              elem_id="rt-confidence")
+        with gr.Row():
+            answer_a = gr.Button("Left is synthetic", visible=False, elem_id="rt-answer-a")
+            answer_b = gr.Button("Right is synthetic", visible=False, elem_id="rt-answer-b")
+        resume = gr.Markdown("", elem_id="rt-resume")
+        done = gr.Markdown("", elem_id="rt-done")
+        with gr.Accordion("Continue an earlier session", open=False):
+            with gr.Row(equal_height=True):
+                resume_token = gr.Textbox(label="Resume link or its session code", elem_id="rt-resume-token", scale=3)
+                resume_btn = gr.Button("Continue", elem_id="rt-resume-button", scale=1)
+        state = gr.State(None)  # the reader's session token and current trial, kept on the server
+    with gr.Accordion("Set up a study (owner)", open=False):
+        with gr.Row():
+            study_name = gr.Textbox(label="Study name", elem_id="rs-name")
+            mode = gr.Radio(list(MODES), value="side-by-side", label="Mode", elem_id="rs-mode")
+        study_ckpts = gr.CheckboxGroup(app.checkpoint_choices(), value=[app.default_checkpoint()] if app.default_checkpoint() else [],
+                                       label="Checkpoints under test", elem_id="rs-checkpoints")
+        with gr.Row():
+            trials = gr.Number(20, precision=0, label="Trials per reader", elem_id="rs-trials")
+            study_seed = gr.Number(0, precision=0, label="Seed", elem_id="rs-seed")
+            create = gr.Button("Create study", elem_id="rs-create")
+        gr.Markdown(f"Tiles come from the app's paired data: {app.compare_status()}")
+        created = gr.Markdown("", elem_id="rs-created")
+    with gr.Accordion("Results (owner)", open=False) as results_box:
+        with gr.Row(equal_height=True):
+            owner_code = gr.Textbox(label="Study code", elem_id="rs-code")
+            owner_token = gr.Textbox(label="Owner token", type="password", elem_id="rs-token")
+            show = gr.Button("Show results", elem_id="rs-show")
+        results = gr.Markdown("", elem_id="rs-results")
+        plot = gr.Image(label="Accuracy per reader", type="filepath", interactive=False, visible=False, elem_id="rs-plot")
+        export = gr.File(label="answers.csv + summary.json", interactive=False, visible=False, elem_id="rs-export")
+
+    def page_base(request: gr.Request | None) -> str:
+        referer = (request.headers.get("referer") if request else None) or ""
+        return referer.split("?")[0] or "/"
+
+    def trial_outputs(view, request=None):
+        two = view.mode == "side-by-side"
+        labels = ("Left is synthetic", "Right is synthetic") if two else ("Real", "Synthetic")
+        live = not view.finished
+        tiles = view.tiles + [None] * (2 - len(view.tiles))
+        link = f"{page_base(request)}?study={code_of(view)}&session={view.session}"
+        return ({"token": view.session, "index": view.index, "mode": view.mode}, view.progress,
+                gr.Image(tiles[0], visible=live), gr.Image(tiles[1], visible=live and two), gr.Radio(value=None, visible=live),
+                gr.Button(labels[0], visible=live), gr.Button(labels[1], visible=live),
+                f"Your resume link (keep it to continue later; it is yours alone): `{link}`" if live else "", view.finished_text)
+
+    def code_of(view) -> str:
+        return reading.store.session(view.session).study
+
+    def on_start(c, n, request: gr.Request):
+        return trial_outputs(reading.start(c, n), request)
+
+    def on_resume(link, request: gr.Request):
+        token = str(link or "").split("session=")[-1].split("&")[0].strip()
+        return trial_outputs(reading.view(token), request)
+
+    def on_answer(which):
+        def answer(st, conf, request: gr.Request):
+            if not st:
+                raise UserError("start a session first")
+            choice = ANSWERS[st["mode"]][which]
+            return trial_outputs(reading.answer(st["token"], st["index"], choice, conf), request)
+        return answer
+
+    def on_create(nm, md, cks, n, sd, request: gr.Request):
+        study = reading.create(nm, md, cks or [], n, sd)
+        base = page_base(request)
+        return (f"Created **{study.name}** (code `{study.code}`).\n\n- Reader link, to send: `{base}?study={study.code}`\n"
+                f"- Owner link, keep it private (it opens the results): `{base}?study={study.code}&owner={study.owner_token}`")
+
+    def on_results(c, t):
+        md, png, archive = reading.results(c, t)
+        return md, gr.Image(str(png), visible=True), gr.File(str(archive), visible=True)
+
+    def on_load(request: gr.Request):
+        q = request.query_params if request else {}
+        study, owner, session = q.get("study"), q.get("owner"), q.get("session")
+        if not study:
+            return (gr.skip(),) * (6 + TRIAL_OUTPUTS)
+        first = (gr.Tabs(selected="reading"), study, reading.describe(study), study if owner else gr.skip(), owner or gr.skip(),
+                 gr.Accordion(open=True) if owner else gr.skip())
+        if session:
+            return (*first, *trial_outputs(reading.view(session), request))
+        return (*first, *(gr.skip(),) * TRIAL_OUTPUTS)
+
+    trial = [state, progress, left, right, confidence, answer_a, answer_b, resume, done]
+    start.click(shown_errors(on_start, TRIAL_OUTPUTS), [code, name], trial, **hidden)
+    answer_a.click(shown_errors(on_answer(0), TRIAL_OUTPUTS), [state, confidence], trial, **hidden)
+    answer_b.click(shown_errors(on_answer(1), TRIAL_OUTPUTS), [state, confidence], trial, **hidden)
+    resume_btn.click(shown_errors(on_resume, TRIAL_OUTPUTS), resume_token, trial, **hidden)
+    code.submit(shown_errors(reading.describe), code, about, **hidden)
+    create.click(shown_errors(on_create), [study_name, mode, study_ckpts, trials, study_seed], created, **hidden)
+    show.click(shown_errors(on_results, 3), [owner_code, owner_token], [results, plot, export], **hidden)
+    demo.load(shown_errors(on_load, 6 + TRIAL_OUTPUTS), None, [tabs, code, about, owner_code, owner_token, results_box, *trial], **hidden)
 
 
 def card_values(app: PathGANApp, checkpoint: str | None):

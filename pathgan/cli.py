@@ -13,6 +13,7 @@ COMMANDS = {
     "calibrate": "fit a checkpoint's colour calibration on its training split (writes a new file)",
     "curves": "FID, KID and seed diversity of a run's generator snapshots against training step",
     "bench": "print throughput and memory figures",
+    "reading-test": "export a reading study's answers and statistics from the app's database",
 }
 
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         parser.print_help()
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
-    module = importlib.import_module(f"pathgan.commands.{argv[0]}")
+    module = importlib.import_module(f"pathgan.commands.{argv[0].replace('-', '_')}")
     cmd_parser = argparse.ArgumentParser(prog=f"python -m pathgan {argv[0]}", description=COMMANDS[argv[0]])
     module.add_arguments(cmd_parser)
     args = cmd_parser.parse_args(argv[1:])

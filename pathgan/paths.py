@@ -15,6 +15,7 @@ RUNS_DIR = PROJECT_ROOT / "runs"
 EVAL_DIR = RUNS_DIR / "eval"  # `evaluate` writes EVAL_DIR/<checkpoint stem>/report.json unless told otherwise
 ASSETS_DIR = PROJECT_ROOT / "assets"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "pathgan"  # $PATHGAN_CACHE overrides it
+BUNDLED_PAIRS = ASSETS_DIR / "consep_test"  # 48 CoNSeP test pairs: the app's Compare and Reading test without --data
 
 
 def data_root() -> Path:

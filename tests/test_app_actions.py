@@ -24,7 +24,7 @@ from pathgan.app.compare import CompareError, find_stem, list_splits, open_paire
 from pathgan.layouts import random_layout
 from pathgan.masks import ids_to_palette
 from pathgan.models import count_parameters
-from pathgan.paths import ASSETS_DIR
+from pathgan.paths import ASSETS_DIR, BUNDLED_PAIRS
 from pathgan.app.overlay import contour_overlay, write_pair_zip
 from pathgan.schemes import BINARY, CONSEP, ClassScheme, SchemeError
 
@@ -430,9 +430,11 @@ def test_compare_view(consep_root, ckpt_dir, tmp_path):
     no_ckpt = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),), data=str(consep_root)))
     items, status = no_ckpt.compare_view("test", stem, None, "0", False)
     assert len(items) == 2 and "No checkpoint found" in status
-    no_data = PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),)))
-    assert no_data.compare_view_if_ready(None, None, None, "0", False) == ([], "")  # said once, by the tab's top line
-    assert "python app.py --data" in no_data.compare_status() and "`images/<split>/`" in no_data.compare_status()
+    # Without --data: the bundled 48-pair CoNSeP test sample, and how to browse one's own.
+    bundled = PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),), output_dir=tmp_path / "exports"))
+    items, status = bundled.compare_view_if_ready(None, None, None, "0", False)
+    assert len(items) == 3 and "(1/48)" in status and bundled.paired_data() == BUNDLED_PAIRS
+    assert "48 pairs of the bundled CoNSeP test-split sample" in bundled.compare_status() and "`images/<split>/`" in bundled.compare_status()
 
 
 # -- model tab -------------------------------------------------------------------------------------

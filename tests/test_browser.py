@@ -32,7 +32,7 @@ def served(tmp_path_factory):
     save_generator(d / "tiny.safetensors", make_tiny_generator(), CONSEP, {"disc": "patchgan", "steps": 1})
     save_generator(d / "tiny_nuclei.safetensors", make_tiny_generator(1, num_classes=1), BINARY, {"disc": "vanilla", "steps": 2})
     port = free_port()
-    args = ["--host", "127.0.0.1", "--port", str(port), "--checkpoints", str(d), "--device", "cpu"]
+    args = ["--host", "127.0.0.1", "--port", str(port), "--checkpoints", str(d), "--device", "cpu", "--db", str(d / "studies.sqlite")]
     with AppProcess(args, port=port, log_path=tmp_path_factory.mktemp("log") / "app.log") as proc:
         yield proc
 
@@ -205,9 +205,10 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
     assert "Random layout 512×512" in page.inner_text("#mask-info") and page.locator("#mask-canvas canvas").count() > 0
 
     page.click("button[role='tab']:has-text('Compare')")
-    page.wait_for_selector("text=/python app.py --data/", timeout=30_000)  # no dataset given: how to set one, once, whole
+    page.wait_for_selector("text=/48 pairs of the bundled CoNSeP test-split sample/", timeout=30_000)  # no --data: the bundled sample
+    page.wait_for_selector("#compare-gallery img", timeout=60_000)
     body = page.inner_text("body")
-    assert body.count("No paired dataset is set") == 1 and "images/<split>/ and masks/<split>/" in body
+    assert body.count("bundled CoNSeP test-split sample") == 1 and "images/<split>/ and masks/<split>/" in body
     page.click("button[role='tab']:has-text('Model')")
     page.wait_for_selector("#card-summary h3:has-text('tiny')", timeout=30_000)
     assert "patchgan" in page.inner_text("#card-summary") and "Parameters" not in page.inner_text("#card-summary")
@@ -241,4 +242,56 @@ def test_a_one_class_checkpoint_redraws_the_palette_and_generates(browser, serve
     assert "tiny_nuclei" in page.inner_text("#synth-status")
     colours = snapped_counts(page)
     assert set(colours) == {(0, 0, 0), (255, 255, 255)} and colours[(255, 255, 255)] > 3000, colours  # example nuclei + the stroke
+    page.close()
+
+
+def test_a_reading_study_from_set_up_through_a_reader_to_the_owners_results(browser, served, tmp_path):
+    import re
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(served.url)
+    page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
+    page.click("button[role='tab']:has-text('Reading test')")
+    page.click("button:has-text('Set up a study')")
+    page.fill("#rs-name textarea, #rs-name input", "Pilot")
+    page.fill("#rs-trials input", "4")
+    page.click("#rs-create")
+    page.wait_for_selector("#rs-created >> text=/Reader link/", timeout=30_000)
+    text = page.inner_text("#rs-created")
+    reader_link = re.search(r"Reader link, to send: (\S+)", text).group(1)
+    owner_link = re.search(r"Owner link.*?: (\S+)", text).group(1)
+    assert "owner=" not in reader_link and "owner=" in owner_link
+
+    reader = browser.new_page(viewport={"width": 1400, "height": 1100})
+    outside = []
+    reader.on("request", lambda r: outside.append(r.url) if not r.url.startswith((served.url, "data:", "blob:")) else None)
+    reader.goto(reader_link)  # the link opens the Reading test with the study filled in
+    reader.wait_for_selector("#rt-about >> text=/Pilot/", timeout=30_000)
+    reader.fill("#rt-name textarea, #rt-name input", "Dr A")
+    reader.click("#rt-start")
+    for i in range(4):
+        reader.wait_for_selector(f"#rt-progress >> text=/Trial {i + 1} of 4/", timeout=60_000)
+        sources = reader.eval_on_selector_all("#rt-left img, #rt-right img", "es => es.map(e => e.src)")
+        assert len(sources) == 2 and all(re.search(r"/[0-9a-f]{24}\.jpg$", s) for s in sources), sources  # opaque names
+        tiles = [fetch(s) for s in sources]
+        assert tiles[0].shape == tiles[1].shape == (256, 256, 3)
+        if i == 1:
+            reader.click("#rt-confidence label:has-text('4')")
+        reader.click("#rt-answer-a" if i % 2 else "#rt-answer-b")
+    reader.wait_for_selector("#rt-done >> text=/You answered/", timeout=60_000)
+    assert not outside, outside
+    reader.close()
+
+    page.goto(owner_link)
+    page.wait_for_selector("#rs-token input", timeout=30_000)
+    page.wait_for_timeout(1000)  # the page fills in the code and token from the link
+    page.click("#rs-show")
+    page.wait_for_selector("#rs-results >> text=/all readers/", timeout=60_000)
+    body = page.inner_text("#rs-results")
+    assert re.search(r"reader Dr A\s+4\s+[01]\.\d\d", body), body  # the reader's 4 answers and accuracy
+    assert "Readers: 1 started, 1 finished." in body and "95 % CI" in body
+    page.wait_for_selector("#rs-plot img", timeout=30_000)
+    page.screenshot(path=str(tmp_path / "owner.png"), full_page=True)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "owner.png", OUTPUT / "reading-owner.png")
     page.close()

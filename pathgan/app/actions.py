@@ -21,7 +21,8 @@ from PIL import Image, UnidentifiedImageError
 from ..checkpoint import CheckpointError
 from ..layouts import random_layout
 from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask, remap_ids
-from ..paths import ASSETS_DIR
+from ..paths import ASSETS_DIR, BUNDLED_PAIRS, PROJECT_ROOT
+from ..reading.store import DEFAULT_DB
 from ..schemes import CONSEP, ClassScheme, SchemeError, SchemeMismatch, check_same_classes
 from ..seeds import MAX_SEED, consecutive_seeds, parse_seeds
 from .checkpoints_index import (
@@ -55,6 +56,7 @@ class AppSettings:
     queue_size: int = 64
     max_side: int = MAX_SIDE
     output_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "pathgan-app")
+    study_db: str = str(DEFAULT_DB)  # the reading studies' SQLite file
 
 
 @dataclass
@@ -83,6 +85,8 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
     p.add_argument("--device", default=env.get("PATHGAN_DEVICE") or "auto", help="auto, cpu, cuda or cuda:N (env PATHGAN_DEVICE)")
     p.add_argument("--concurrency", type=int, default=int(env["PATHGAN_CONCURRENCY"]) if env.get("PATHGAN_CONCURRENCY") else None,
                    help="syntheses run at once (env PATHGAN_CONCURRENCY; default 1 on CPU, 2 on a GPU)")
+    p.add_argument("--db", default=env.get("PATHGAN_STUDY_DB") or str(DEFAULT_DB),
+                   help=f"reading studies' SQLite file (env PATHGAN_STUDY_DB; default {DEFAULT_DB.relative_to(PROJECT_ROOT)}; on a Space, put it on persistent storage, e.g. /data/studies.sqlite)")
     a = p.parse_args(argv)
     search = DEFAULT_SEARCH
     if a.checkpoints:  # the user's relative paths mean relative to where they ran the command
@@ -92,7 +96,8 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
     if a.concurrency is not None and a.concurrency < 1:
         p.error("--concurrency must be at least 1")
     data = os.path.abspath(a.data) if a.data else None
-    return AppSettings(checkpoint_search=search, data=data, device=a.device, concurrency=a.concurrency), LaunchOptions(a.host, a.port, a.share)
+    return (AppSettings(checkpoint_search=search, data=data, device=a.device, concurrency=a.concurrency, study_db=os.path.abspath(a.db)),
+            LaunchOptions(a.host, a.port, a.share))
 
 
 def default_concurrency(device: str = "auto") -> int:
@@ -424,7 +429,7 @@ class PathGANApp:
         with self._lock:
             if key not in self._folders:
                 try:
-                    self._folders[key] = open_paired_folder(self.settings.data, split, fallback)
+                    self._folders[key] = open_paired_folder(self.paired_data(), split, fallback)
                 except (CompareError, SchemeError) as e:
                     raise UserError(str(e)) from None
             return self._folders[key]
@@ -445,17 +450,23 @@ class PathGANApp:
         except CompareError as e:
             raise UserError(str(e)) from None
 
+    def paired_data(self) -> Path:
+        """The paired dataset of the Compare tab and the Reading test: --data, else the bundled CoNSeP test sample."""
+        return Path(self.settings.data) if self.settings.data else BUNDLED_PAIRS
+
     def compare_status(self) -> str:
         try:
             folder = self.paired_folder()
         except UserError as e:
             return "⚠️ " + str(e)
+        if not self.settings.data:
+            return (f"{len(folder.pairs)} pairs of the bundled CoNSeP test-split sample (`assets/consep_test`, which the shipped "
+                    "checkpoints never saw in training). Start the app with `--data DIR` to browse your own: a folder holding "
+                    "`images/<split>/` and `masks/<split>/` with matching stems.")
         return f"{len(folder.pairs)} pairs in {folder.root} (split '{folder.split}')"
 
     def compare_view_if_ready(self, split, stem, checkpoint, seeds_text, overlay):
-        """Opening the tab: show the current pair; without a dataset, nothing (the tab's top line says how to set one)."""
-        if not self.settings.data:
-            return [], ""
+        """Opening the tab: the current pair."""
         return self.compare_view(split, stem, checkpoint, seeds_text, overlay)
 
     def compare_view(self, split, stem, checkpoint, seeds_text, overlay) -> tuple[list[tuple[str, str]], str]:
