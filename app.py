@@ -20,7 +20,10 @@ from pathgan.app.actions import (  # noqa: E402
     CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS, PathGANApp, UserError,
     default_concurrency, parse_args,
 )
+from pathgan.app.finetune_jobs import JobManager  # noqa: E402
+from pathgan.app.finetune_tab import FinetuneTab  # noqa: E402
 from pathgan.app.reading_test import ReadingTests  # noqa: E402
+from pathgan.finetune import DISCRIMINATOR_CHOICES, FinetuneConfig  # noqa: E402
 from pathgan.masks import ids_to_palette  # noqa: E402
 from pathgan.reading.design import ANSWERS, MODES  # noqa: E402
 from pathgan.schemes import ClassScheme  # noqa: E402
@@ -88,6 +91,7 @@ def example_items(app: PathGANApp, s: ClassScheme) -> list:
 def build_demo(app: PathGANApp) -> gr.Blocks:
     s = app.settings
     reading = ReadingTests(app, s.study_db)
+    finetune = FinetuneTab(app, JobManager(s.finetune_dir, s.device), s.allow_local_paths, s.job_token)
     limit = s.concurrency or default_concurrency(s.device)
     synth_queue = dict(concurrency_id="synthesis", concurrency_limit=limit)
     first_scheme = app.scheme_for(app.default_checkpoint())  # the canvas draws the chosen checkpoint's classes
@@ -171,6 +175,9 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
 
             with gr.Tab("Reading test", id="reading"):
                 reading_tab(app, reading, demo, tabs)
+
+            with gr.Tab("Fine-tune", id="finetune"):
+                finetune_tab(app, finetune, checkpoint)
 
         # The named API endpoint: a mask file in, tiles out. Hidden widgets give it typed inputs for gradio_client.
         with gr.Row(visible=False):
@@ -382,6 +389,61 @@ def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: g
     create.click(shown_errors(on_create), [study_name, mode, study_ckpts, trials, study_seed], created, **hidden)
     show.click(shown_errors(on_results, 3), [owner_code, owner_token], [results, plot, export], **hidden)
     demo.load(shown_errors(on_load, 6 + TRIAL_OUTPUTS), None, [tabs, code, about, owner_code, owner_token, results_box, *trial], **hidden)
+
+
+def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> None:
+    """The Fine-tune tab: adapt the checkpoint chosen above to your own pairs, in a background worker."""
+    hidden = dict(api_visibility="undocumented")
+    d = FinetuneConfig()
+    gr.Markdown("Adapt the checkpoint chosen at the top to your own image/mask pairs. Upload a zip with `images/` and `masks/` "
+                "(with or without `train/` inside; a `scheme.json` if your classes differ). Jobs run one at a time in a worker "
+                "process; closing this page does not stop them. The result appears in the checkpoint list when it is done.")
+    with gr.Row():
+        upload = gr.File(label="Pairs (zip)", file_types=[".zip"], type="filepath", elem_id="ft-upload")
+        local = gr.Textbox(label="…or a folder on the server", visible=tab.allow_local_paths, elem_id="ft-local")
+    with gr.Row():
+        name = gr.Textbox(label="Name of the new checkpoint", placeholder="e.g. my-lab-vanilla", elem_id="ft-name")
+        class_map = gr.Textbox(label="Class map, when your classes differ (e.g. nucleus=epithelial)", elem_id="ft-class-map")
+    with gr.Row():
+        steps = gr.Number(d.steps, precision=0, label="Steps", elem_id="ft-steps")
+        lr = gr.Number(d.lr, label="Learning rate", elem_id="ft-lr")
+        batch = gr.Number(d.batch_size, precision=0, label="Batch size", elem_id="ft-batch")
+        warmup = gr.Number(d.d_warmup_steps, precision=0, label="Discriminator warm-up steps", elem_id="ft-warmup")
+        ema = gr.Number(d.ema_decay, label="EMA decay", elem_id="ft-ema")
+        disc = gr.Radio(list(DISCRIMINATOR_CHOICES), value=d.discriminator, label="Discriminator", elem_id="ft-disc")
+    with gr.Row():
+        calibrate = gr.Checkbox(False, label="Then calibrate on my data (colour map + JPEG matching, fitted on my train split)",
+                                elem_id="ft-calibrate")
+        token = gr.Textbox(label="Job token", type="password", visible=tab.job_token is not None, elem_id="ft-token")
+    with gr.Row():
+        check = gr.Button("Check the data", elem_id="ft-check")
+        start = gr.Button("Start fine-tuning", variant="primary", elem_id="ft-start")
+    report = gr.Markdown("", elem_id="ft-report")
+    with gr.Row(equal_height=True):
+        job = gr.Dropdown(tab.choices(), label="Jobs (newest first)", elem_id="ft-job", scale=4)
+        cancel = gr.Button("Cancel", elem_id="ft-cancel", scale=1)
+        resume = gr.Button("Resume", elem_id="ft-resume", scale=1)
+    status = gr.Markdown("", elem_id="ft-status")
+    with gr.Row():
+        losses = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="ft-losses", buttons=[])
+        samples = gr.Image(label="Samples: mask · real · synthetic, refreshed as it trains", type="filepath", interactive=False,
+                           elem_id="ft-samples", buttons=["fullscreen"])
+    timer = gr.Timer(2.0)
+
+    def on_start(*args):
+        text, job_id = tab.start(*args)
+        return text, gr.Dropdown(choices=tab.choices(), value=job_id)
+
+    def on_tick(job_id):
+        return (gr.Dropdown(choices=tab.choices()), *tab.view(job_id))
+
+    check.click(shown_errors(tab.check), [upload, local, checkpoint, class_map], report, **hidden)
+    start.click(shown_errors(on_start, 2), [upload, local, checkpoint, name, class_map, steps, lr, batch, warmup, ema, disc, token, calibrate],
+                [report, job], **hidden)
+    job.change(shown_errors(tab.view, 3), job, [status, losses, samples], **hidden)
+    timer.tick(shown_errors(on_tick, 4), job, [job, status, losses, samples], **hidden)
+    cancel.click(shown_errors(tab.cancel), job, report, **hidden)
+    resume.click(shown_errors(tab.resume), job, report, **hidden)
 
 
 def card_values(app: PathGANApp, checkpoint: str | None):

@@ -78,7 +78,7 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
             colour = colour if selection["kept"] else None
     out.parent.mkdir(parents=True, exist_ok=True)
     save_generator(out, generator, scheme, ck_config.get("provenance"), half=ck_config.get("dtype") == "float16",
-                   post_processing=PostProcessing(colour, compression, selection))
+                   post_processing=PostProcessing(colour, compression, selection), class_map=synth.class_map)
     return CalibrationResult(out, colour, compression, selection)
 
 

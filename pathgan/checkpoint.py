@@ -4,6 +4,7 @@ The config names the architecture and its sizes, the class scheme, and training 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -16,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from .models import build_generator, generator_config
 from .post_processing import PostProcessing
-from .schemes import ClassScheme, SchemeMismatch, check_same_classes
+from .schemes import ClassMap, ClassScheme, SchemeMismatch, check_same_classes
 
 FORMAT = "pathgan-generator"
 VERSION = 1
@@ -24,6 +25,15 @@ VERSION = 1
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded; the message says why and what to do."""
+
+
+def file_sha256(path: str | Path) -> str:
+    """Content hash of a checkpoint file, for provenance."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def config_path(weights: str | Path) -> Path:
@@ -47,7 +57,7 @@ def atomic_write(path: Path, write) -> None:
 
 
 def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassScheme, provenance: dict | None = None, half: bool = False,
-                   post_processing: PostProcessing | None = None) -> dict:
+                   post_processing: PostProcessing | None = None, class_map: ClassMap | None = None) -> dict:
     """Write `path` (.safetensors) and its config `path.json`; returns the config."""
     path = Path(path)
     config = {
@@ -60,6 +70,8 @@ def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassSc
     }
     if post_processing is not None:
         config.update(post_processing.to_config())
+    if class_map is not None:  # the network's input classes differ from the masks' (a class-mapped fine-tune)
+        config["class_map"] = class_map.to_dict()
     tensors = {}
     for k, v in generator.state_dict().items():
         v = v.detach().cpu().contiguous()
@@ -104,6 +116,16 @@ def read_post_processing(path: str | Path, config: dict) -> PostProcessing:
         raise CheckpointError(str(e)) from None
 
 
+def read_class_map(path: str | Path, config: dict, scheme: ClassScheme) -> ClassMap | None:
+    """The map from the checkpoint's mask classes to its network's input classes, None when they are the same."""
+    if config.get("class_map") is None:
+        return None
+    try:
+        return ClassMap.from_dict(config["class_map"], scheme)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: unreadable class map ({e})") from None
+
+
 def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, device: str | torch.device = "cpu"):
     """Load -> (generator in eval mode, scheme, config). Errors say what is wrong with the file."""
     path = Path(path)
@@ -120,6 +142,7 @@ def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, d
     except (ValueError, TypeError, KeyError) as e:
         raise CheckpointError(f"{path}: unsupported architecture in config: {e}") from None
     read_post_processing(path, config)  # bad entries fail here, at load, not at the first tile
+    read_class_map(path, config, scheme)
     try:
         tensors = load_file(str(path))
     except SafetensorError as e:

@@ -17,7 +17,7 @@ from PIL import Image
 from .images import IMAGE_SUFFIXES, read_rgb
 from .masks import MASK_SUFFIXES, MaskError, read_mask
 from .schemes import (
-    SCHEME_FILE, ClassScheme, SchemeError, SchemeMismatch, check_same_classes, named_scheme, scheme_example, scheme_json,
+    SCHEME_FILE, ClassMap, ClassScheme, SchemeError, SchemeMismatch, check_same_classes, named_scheme, scheme_example, scheme_json,
 )
 from .tensors import image_to_tensor, mask_to_onehot
 from .tiling import TILE
@@ -201,7 +201,7 @@ def augment(image: np.ndarray, ids: np.ndarray, rng: np.random.Generator, crop: 
 class PairedDataset(torch.utils.data.Dataset):
     """Pairs held in memory; item i at epoch e is augmented by rng(seed, e, i), so data order resumes exactly."""
 
-    def __init__(self, scan: DatasetScan, augment: bool = True, seed: int = 0, crop: int = TILE):
+    def __init__(self, scan: DatasetScan, augment: bool = True, seed: int = 0, crop: int = TILE, class_map: ClassMap | None = None):
         scan.raise_if_problems()
         if not scan.pairs:
             raise DatasetError(f"dataset {scan.root} split '{scan.split}' has no pairs")
@@ -210,6 +210,7 @@ class PairedDataset(torch.utils.data.Dataset):
         self.images = [read_rgb(p.image_path) for p in scan.pairs]
         self.masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
         self.augment, self.seed, self.crop, self.epoch = augment, seed, crop, 0
+        self.class_map = class_map  # the network's input classes, when they are not the masks' own
 
     def summary(self, root: Path, split: str) -> tuple[list[str], list[str]]:
         """(lines, warnings) saying what training will see: pairs per split, image sizes, classes and their pixel shares."""
@@ -239,4 +240,6 @@ class PairedDataset(torch.utils.data.Dataset):
         else:  # deterministic centre crop
             y, x = (ids.shape[0] - self.crop) // 2, (ids.shape[1] - self.crop) // 2
             image, ids = image[y : y + self.crop, x : x + self.crop], ids[y : y + self.crop, x : x + self.crop]
+        if self.class_map is not None:
+            return mask_to_onehot(self.class_map.apply(ids), self.class_map.target.num_classes), image_to_tensor(image)
         return mask_to_onehot(ids, self.scheme.num_classes), image_to_tensor(image)

@@ -12,6 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_ROOT = "../shared/data"  # beside the project's root; $PATHGAN_DATA overrides it
 DEFAULT_DATASET = "consep"
 RUNS_DIR = PROJECT_ROOT / "runs"
+FINETUNE_DIR = RUNS_DIR / "finetuned"  # the app's fine-tuned checkpoints (found by the checkpoint search) and their jobs
 EVAL_DIR = RUNS_DIR / "eval"  # `evaluate` writes EVAL_DIR/<checkpoint stem>/report.json unless told otherwise
 ASSETS_DIR = PROJECT_ROOT / "assets"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "pathgan"  # $PATHGAN_CACHE overrides it

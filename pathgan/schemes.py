@@ -136,3 +136,62 @@ def check_same_classes(trained: ClassScheme, given: ClassScheme, what: str, othe
             f"{what}: trained for {trained.describe()}, but {other} has {given.describe()}; "
             "use a checkpoint of the same class scheme"
         )
+
+
+@dataclass(frozen=True)
+class ClassMap:
+    """How the classes of a user's masks feed a network trained on other classes: lut[user id] = network id.
+
+    A fine-tuned checkpoint keeps its base network's input classes and records this map, so it takes masks in
+    the user's scheme. Written as 'nucleus=epithelial' or '1=3' (user class = network class), comma-separated;
+    every user class must be mapped, background always maps to background.
+    """
+    source: ClassScheme  # the user's masks
+    target: ClassScheme  # the network's input classes
+    lut: tuple[int, ...]
+
+    @classmethod
+    def parse(cls, spec: str, source: ClassScheme, target: ClassScheme) -> "ClassMap":
+        lut = [0] * len(source.names)
+        seen = set()
+        for part in (p.strip() for p in str(spec).split(",") if p.strip()):
+            if "=" not in part:
+                raise SchemeError(f"class map entry {part!r}: write user_class=network_class, e.g. nucleus=epithelial or 1=3")
+            left, right = (s.strip() for s in part.split("=", 1))
+            s, t = _class_id(left, source, "your data's"), _class_id(right, target, "the checkpoint's")
+            if s == 0 or t == 0:
+                raise SchemeError(f"class map entry {part!r}: background always maps to background; map nucleus classes only")
+            lut[s] = t
+            seen.add(s)
+        missing = [source.names[i] for i in range(1, len(source.names)) if i not in seen]
+        if missing:
+            raise SchemeError(f"the class map leaves {', '.join(missing)} unmapped; map every class of your data to one of the "
+                              f"checkpoint's ({', '.join(target.names[1:])})")
+        return cls(source, target, tuple(lut))
+
+    def apply(self, ids):
+        import numpy as np
+
+        return np.asarray(self.lut, np.uint8)[ids]
+
+    def describe(self) -> str:
+        return ", ".join(f"{self.source.names[i]}={self.target.names[t]}" for i, t in enumerate(self.lut) if i)
+
+    def to_dict(self) -> dict:
+        return {"network_scheme": self.target.to_dict(), "lut": list(self.lut)}
+
+    @classmethod
+    def from_dict(cls, d: dict, source: ClassScheme) -> "ClassMap":
+        target = ClassScheme.from_dict(d["network_scheme"])
+        lut = tuple(int(v) for v in d["lut"])
+        if len(lut) != len(source.names) or lut[0] != 0 or not all(0 < v <= target.num_classes for v in lut[1:]):
+            raise SchemeError(f"class map {lut} does not fit {source.describe()} onto {target.describe()}")
+        return cls(source, target, lut)
+
+
+def _class_id(token: str, scheme: ClassScheme, whose: str) -> int:
+    if token.isdigit() and int(token) < len(scheme.names):
+        return int(token)
+    if token in scheme.names:
+        return scheme.names.index(token)
+    raise SchemeError(f"{token!r} is not one of {whose} classes ({', '.join(f'{i}={n}' for i, n in enumerate(scheme.names))})")

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_generator, read_post_processing
+from .checkpoint import load_generator, read_class_map, read_post_processing
 from .devices import best_device
 from .masks import check_ids
 from .schemes import ClassScheme
@@ -28,6 +28,7 @@ class Synthesizer:
         self.scheme = scheme
         self.config = config or {}
         self.post_processing = read_post_processing("checkpoint config", self.config)
+        self.class_map = read_class_map("checkpoint config", self.config, scheme)  # None: masks feed the network as they are
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None) -> "Synthesizer":
@@ -55,7 +56,9 @@ class Synthesizer:
 
     def _generate_tiled(self, ids: np.ndarray, seeds: list[int]) -> torch.Tensor:
         H, W = ids.shape
-        onehot = mask_to_onehot(ids, self.scheme.num_classes)
+        if self.class_map is not None:
+            ids = self.class_map.apply(ids)
+        onehot = mask_to_onehot(ids, self.class_map.target.num_classes if self.class_map else self.scheme.num_classes)
         ys, xs = tile_starts(H), tile_starts(W)
         if len(ys) == 1 and len(xs) == 1:
             return self._run(onehot[None].expand(len(seeds), -1, -1, -1), [torch_generator(s, 0, 0) for s in seeds])

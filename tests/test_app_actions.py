@@ -24,7 +24,7 @@ from pathgan.app.compare import CompareError, find_stem, list_splits, open_paire
 from pathgan.layouts import random_layout
 from pathgan.masks import ids_to_palette
 from pathgan.models import count_parameters
-from pathgan.paths import ASSETS_DIR, BUNDLED_PAIRS
+from pathgan.paths import ASSETS_DIR, BUNDLED_PAIRS, FINETUNE_DIR
 from pathgan.app.overlay import contour_overlay, write_pair_zip
 from pathgan.schemes import BINARY, CONSEP, ClassScheme, SchemeError
 
@@ -58,17 +58,17 @@ def png_file(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
 def test_parse_args_defaults_flags_and_environment(tmp_path):
     s, o = parse_args([], environ={})
     assert (o.host, o.port, o.share) == ("127.0.0.1", 7860, False)
-    assert s.checkpoint_search == DEFAULT_SEARCH and s.data is None and s.device == "auto"
+    assert s.checkpoint_search == (*DEFAULT_SEARCH, str(FINETUNE_DIR)) and s.data is None and s.device == "auto" and not s.allow_local_paths
 
     env = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7000", "GRADIO_SHARE": "true",
            "PATHGAN_CHECKPOINTS": f"{tmp_path}/x{os.pathsep}{tmp_path}/y", "PATHGAN_COMPARE_DATA": str(tmp_path)}
     s, o = parse_args([], environ=env)  # what a Space sets
     assert (o.host, o.port, o.share) == ("0.0.0.0", 7000, True)
-    assert s.checkpoint_search == (f"{tmp_path}/x", f"{tmp_path}/y") and s.data == str(tmp_path)
+    assert s.checkpoint_search == (f"{tmp_path}/x", f"{tmp_path}/y", str(FINETUNE_DIR)) and s.data == str(tmp_path)
 
     s, o = parse_args(["--host", "10.0.0.1", "--port", "9000", "--share", "--checkpoints", "rel,/abs", "--data", "d", "--concurrency", "3"], environ=env)
     assert (o.host, o.port, o.share) == ("10.0.0.1", 9000, True)  # flags beat the environment
-    assert s.checkpoint_search == (os.path.abspath("rel"), "/abs") and s.data == os.path.abspath("d") and s.concurrency == 3
+    assert s.checkpoint_search == (os.path.abspath("rel"), "/abs", str(FINETUNE_DIR)) and s.data == os.path.abspath("d") and s.concurrency == 3
     with pytest.raises(SystemExit):
         parse_args(["--port", "0"], environ={})
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import os
 import shutil
 import urllib.request
@@ -32,7 +33,8 @@ def served(tmp_path_factory):
     save_generator(d / "tiny.safetensors", make_tiny_generator(), CONSEP, {"disc": "patchgan", "steps": 1})
     save_generator(d / "tiny_nuclei.safetensors", make_tiny_generator(1, num_classes=1), BINARY, {"disc": "vanilla", "steps": 2})
     port = free_port()
-    args = ["--host", "127.0.0.1", "--port", str(port), "--checkpoints", str(d), "--device", "cpu", "--db", str(d / "studies.sqlite")]
+    args = ["--host", "127.0.0.1", "--port", str(port), "--checkpoints", str(d), "--device", "cpu", "--db", str(d / "studies.sqlite"),
+            "--finetune-dir", str(d / "finetuned")]
     with AppProcess(args, port=port, log_path=tmp_path_factory.mktemp("log") / "app.log") as proc:
         yield proc
 
@@ -294,4 +296,39 @@ def test_a_reading_study_from_set_up_through_a_reader_to_the_owners_results(brow
     page.screenshot(path=str(tmp_path / "owner.png"), full_page=True)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     shutil.copy(tmp_path / "owner.png", OUTPUT / "reading-owner.png")
+    page.close()
+
+
+def test_a_fine_tuning_job_runs_in_the_background_and_its_progress_and_samples_move(browser, served, tmp_path):
+    import zipfile
+
+    from pathgan.synthetic_data import write_synthetic_dataset
+
+    data = write_synthetic_dataset(tmp_path / "pairs", pairs=4, splits=("train",))
+    upload_zip = tmp_path / "pairs.zip"
+    with zipfile.ZipFile(upload_zip, "w") as z:
+        for p in sorted(data.rglob("*")):
+            if p.is_file():
+                z.write(p, p.relative_to(data))
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(served.url)
+    page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
+    page.click("button[role='tab']:has-text('Fine-tune')")
+    page.set_input_files("#ft-upload input[type='file']", str(upload_zip))
+    page.wait_for_selector("#ft-upload >> text=pairs.zip", timeout=30_000)
+    page.fill("#ft-name textarea, #ft-name input", "browser-job")
+    page.fill("#ft-steps input", "20")
+    page.fill("#ft-warmup input", "2")
+    page.fill("#ft-batch input", "2")
+    page.click("#ft-start")
+    page.wait_for_selector("#ft-report >> text=/Queued as job/", timeout=60_000)
+    page.wait_for_selector("#ft-status >> text=/running/", timeout=60_000)
+    page.wait_for_selector("#ft-samples img", timeout=90_000)
+    first_step = int(re.search(r"Step (\d+)", page.inner_text("#ft-status")).group(1))
+    first_sample = page.eval_on_selector("#ft-samples img", "e => e.src")
+    page.wait_for_function(f"() => document.querySelector('#ft-samples img') && document.querySelector('#ft-samples img').src !== {first_sample!r}",
+                           timeout=90_000)  # the samples refresh as it trains
+    page.wait_for_selector("#ft-status >> text=/done/", timeout=120_000)
+    assert int(re.search(r"Step (\d+)", page.inner_text("#ft-status")).group(1)) == 20 > first_step
+    assert page.locator("#ft-losses img").count() == 1
     page.close()

@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from ..checkpoint import CheckpointError
 from ..layouts import random_layout
 from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask, remap_ids
-from ..paths import ASSETS_DIR, BUNDLED_PAIRS, PROJECT_ROOT
+from ..paths import ASSETS_DIR, BUNDLED_PAIRS, FINETUNE_DIR, PROJECT_ROOT
 from ..reading.store import DEFAULT_DB
 from ..schemes import CONSEP, ClassScheme, SchemeError, SchemeMismatch, check_same_classes
 from ..seeds import MAX_SEED, consecutive_seeds, parse_seeds
@@ -57,6 +57,9 @@ class AppSettings:
     max_side: int = MAX_SIDE
     output_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "pathgan-app")
     study_db: str = str(DEFAULT_DB)  # the reading studies' SQLite file
+    finetune_dir: str = str(FINETUNE_DIR)  # fine-tuned checkpoints and their jobs
+    allow_local_paths: bool = False  # fine-tuning from a folder on the server (never by default)
+    job_token: str | None = None  # when set, starting a fine-tuning job needs it (shared deployments)
 
 
 @dataclass
@@ -87,6 +90,12 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
                    help="syntheses run at once (env PATHGAN_CONCURRENCY; default 1 on CPU, 2 on a GPU)")
     p.add_argument("--db", default=env.get("PATHGAN_STUDY_DB") or str(DEFAULT_DB),
                    help=f"reading studies' SQLite file (env PATHGAN_STUDY_DB; default {DEFAULT_DB.relative_to(PROJECT_ROOT)}; on a Space, put it on persistent storage, e.g. /data/studies.sqlite)")
+    p.add_argument("--finetune-dir", default=env.get("PATHGAN_FINETUNE_DIR") or str(FINETUNE_DIR),
+                   help="where fine-tuned checkpoints and their jobs go (env PATHGAN_FINETUNE_DIR; default runs/finetuned, searched for checkpoints)")
+    p.add_argument("--allow-local-paths", action="store_true", default=_truthy(env.get("PATHGAN_ALLOW_LOCAL_PATHS")),
+                   help="let the Fine-tune tab read pairs from a folder on the server (off by default: uploads only)")
+    p.add_argument("--job-token", default=env.get("PATHGAN_JOB_TOKEN") or None,
+                   help="starting fine-tuning jobs needs this token (env PATHGAN_JOB_TOKEN), e.g. on a public Space")
     a = p.parse_args(argv)
     search = DEFAULT_SEARCH
     if a.checkpoints:  # the user's relative paths mean relative to where they ran the command
@@ -96,7 +105,10 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
     if a.concurrency is not None and a.concurrency < 1:
         p.error("--concurrency must be at least 1")
     data = os.path.abspath(a.data) if a.data else None
-    return (AppSettings(checkpoint_search=search, data=data, device=a.device, concurrency=a.concurrency, study_db=os.path.abspath(a.db)),
+    finetune_dir = os.path.abspath(a.finetune_dir)
+    search = (*search, finetune_dir)  # fine-tuned checkpoints appear in every dropdown (a folder listed twice is searched once)
+    return (AppSettings(checkpoint_search=search, data=data, device=a.device, concurrency=a.concurrency, study_db=os.path.abspath(a.db),
+                        finetune_dir=finetune_dir, allow_local_paths=a.allow_local_paths, job_token=a.job_token),
             LaunchOptions(a.host, a.port, a.share))
 
 

@@ -103,7 +103,7 @@ def find_checkpoints(search=DEFAULT_SEARCH, base: str | Path = PROJECT_ROOT) -> 
     """Every *.safetensors in the search folders, shipped ones first; unreadable files are listed with their error."""
     entries = []
     for folder in search_folders(search, base):
-        for path in sorted(folder.glob("*.safetensors")):
+        for path in sorted(p for p in folder.glob("*.safetensors") if "discriminator" not in p.name):  # a run's critic is no generator
             try:
                 entries.append(CheckpointEntry(path, read_config(path)))
             except (CheckpointError, OSError, ValueError) as e:

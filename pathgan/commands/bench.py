@@ -20,7 +20,8 @@ from ..training.config import TrainConfig
 
 
 def add_arguments(p):
-    p.add_argument("what", choices=["train"], help="what to benchmark")
+    p.add_argument("what", choices=["train"], help="what to benchmark (the app's latency under a fine-tuning job: "
+                   "scripts/bench_finetune_latency.py)")
     p.add_argument("--batch-sizes", default="1,8", help="comma-separated (default: 1,8)")
     p.add_argument("--discs", default=",".join(sorted(DISCRIMINATORS)), help="discriminators to time, from the registry")
     p.add_argument("--ngf", type=int, default=GeneratorConfig.ngf, help="generator width (default: the paper's)")

@@ -22,15 +22,20 @@ def config_from_args(args) -> TrainConfig:
 
 
 def run(args) -> int:
-    from ..training.trainer import Trainer, TrainingError
-
     cfg = config_from_args(args)
     if args.resume:
         cfg.out = args.resume
     elif not cfg.data:
         raise ValueError("--data is required (a folder with images/<split> and masks/<split>), e.g. --data ../shared/data/consep")
+    return run_trainer(cfg, bool(args.resume))
+
+
+def run_trainer(cfg: TrainConfig, resume: bool) -> int:
+    """Train to the end; exit codes: 0 done, 1 stopped by a training error (NaN), 130 interrupted with a resumable state saved."""
+    from ..training.trainer import Trainer, TrainingError
+
     try:
-        path = Trainer(cfg, resume=bool(args.resume)).run()
+        path = Trainer(cfg, resume=resume).run()
     except TrainingError as e:
         print(f"error: {e}")
         return 1

@@ -40,6 +40,8 @@ class TrainConfig:
     channels_last: bool = _f(True, "channels_last memory format on CUDA")
     compile: bool = _f(False, "torch.compile the networks (CUDA)")
     init_generator: str = _f("", "start from this generator checkpoint (fine-tuning); its architecture replaces the generator flags")
+    init_discriminator: str = _f("", "start the discriminator from these weights (a run's discriminator.safetensors) instead of fresh")
+    class_map: str = _f("", "with --init-generator of another class scheme: your classes onto its classes, e.g. nucleus=epithelial or 1=3")
     d_warmup_steps: int = _f(0, "first steps train only the discriminator against the fixed generator; lets a fresh discriminator catch up when fine-tuning")
     ema_decay: float = _f(0.0, "keep an exponential moving average of the generator weights with this per-step decay (e.g. 0.995) and save the average; 0: off")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)

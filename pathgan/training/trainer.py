@@ -12,16 +12,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
-from ..checkpoint import atomic_write, load_generator, save_generator
+from ..checkpoint import CheckpointError, atomic_write, file_sha256, load_generator, read_config, save_generator
 from ..devices import describe_device
 from ..dataset import PairedDataset, dataset_fingerprint, scan_dataset
 from ..images import read_rgb
 from ..masks import read_mask
 from ..models import build_discriminator, build_generator
 from ..paths import PROJECT_ROOT
+from ..schemes import ClassMap, ClassScheme
 from ..seeds import torch_generator
 from ..synthesis import Synthesizer
 from ..tiling import TILE
@@ -34,6 +37,7 @@ STATE_FILE = "train_state.pt"
 CONFIG_FILE = "config.json"
 GENERATOR_FILE = "generator.safetensors"
 RAW_GENERATOR_FILE = "generator-raw.safetensors"  # written beside the moving average when --ema-decay is on
+DISCRIMINATOR_FILE = "discriminator.safetensors"  # so a later fine-tune can start from the critic the generator knows
 
 
 class TrainingError(RuntimeError):
@@ -88,20 +92,29 @@ class Trainer:
 
         # Every problem in the data is reported before step 1.
         scan = scan_dataset(cfg.data, cfg.split, cfg.scheme or None)
-        self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed)
+        self.class_map = self._class_map(cfg, scan.scheme)
+        self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed, class_map=self.class_map)
         if self.dist.is_main:  # what training will see, before step 1
             lines, warnings = self.data.summary(Path(cfg.data), cfg.split)
             print("\n".join(lines + [f"warning: {w}" for w in warnings]), flush=True)
         self.dataset = dataset_fingerprint(scan)  # provenance: which data, whatever folder it was read from
+        self.base = {"path": str(cfg.init_generator), "sha256": file_sha256(cfg.init_generator)} if cfg.init_generator else None
         if len(self.data) < cfg.batch_size:
             raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
         self.scheme = scan.scheme
         init = None
         if cfg.init_generator and not resume:
-            init, _, _ = load_generator(cfg.init_generator, expect_scheme=self.scheme)
+            try:
+                init, _, _ = load_generator(cfg.init_generator, expect_scheme=None if self.class_map else self.scheme)
+            except CheckpointError as e:
+                if "trained for" not in str(e):
+                    raise
+                raise CheckpointError(f"{e}, or map your classes onto its with --class-map, e.g. "
+                                      f"{self.scheme.names[1]}={read_config(cfg.init_generator)['scheme']['names'][1]}") from None
             cfg = replace(cfg, generator=init.cfg)
-        gcfg = replace(cfg.generator, num_classes=self.scheme.num_classes)
-        dcfg = replace(cfg.discriminator, num_classes=self.scheme.num_classes)
+        network_classes = self.class_map.target.num_classes if self.class_map else self.scheme.num_classes
+        gcfg = replace(cfg.generator, num_classes=network_classes)
+        dcfg = replace(cfg.discriminator, num_classes=network_classes)
         self.cfg = cfg = replace(cfg, generator=gcfg, discriminator=dcfg)
 
         torch.manual_seed(cfg.seed)
@@ -111,6 +124,8 @@ class Trainer:
         if init is not None:
             self.G.load_state_dict(init.state_dict())
         init_weights(self.D)
+        if cfg.init_discriminator and not resume:
+            self._load_discriminator(cfg.init_discriminator)
         cuda = self.device.type == "cuda"
         if cuda:
             # CPU work is only data loading; several processes with all-core thread pools starved each
@@ -144,6 +159,23 @@ class Trainer:
         self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and cfg.bf16 else nullcontext()
         self._stop_signal = None
         self._last_saved = self.step  # named in the NaN message, so defined before any step runs
+
+    @staticmethod
+    def _class_map(cfg: TrainConfig, data_scheme) -> ClassMap | None:
+        """The map from the data's classes to the starting generator's, when they differ (--class-map)."""
+        if not cfg.class_map:
+            return None
+        if not cfg.init_generator:
+            raise ValueError("--class-map maps your classes onto a starting generator's: give --init-generator too")
+        base = ClassScheme.from_dict(read_config(cfg.init_generator)["scheme"])
+        return ClassMap.parse(cfg.class_map, data_scheme, base)
+
+    def _load_discriminator(self, path: str) -> None:
+        try:
+            state = load_file(path)
+            self.D.load_state_dict(state)
+        except (OSError, RuntimeError, SafetensorError) as e:
+            raise ValueError(f"{path}: not a discriminator for this {self.cfg.discriminator.arch} network ({e})") from None
 
     # ---- state -------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -185,6 +217,8 @@ class Trainer:
         provenance = {
             "data": str(self.cfg.data),
             "dataset": self.dataset,
+            **({"base_checkpoint": self.base, "class_map": self.class_map.describe()} if self.base and self.class_map else
+               {"base_checkpoint": self.base} if self.base else {}),
             "split": self.cfg.split,
             "steps": self.step,
             "disc": self.cfg.discriminator.arch,
@@ -197,10 +231,12 @@ class Trainer:
         G, exported = self.exported_generator, provenance
         if self.G_ema is not None:  # the raw weights too, so the average can be shown to help
             exported = {**provenance, "ema_decay": self.cfg.ema_decay}
-            save_generator(self.out / RAW_GENERATOR_FILE, self.G, self.scheme, provenance, half=self.cfg.half_weights)
-        save_generator(self.out / GENERATOR_FILE, G, self.scheme, exported, half=self.cfg.half_weights)
+            save_generator(self.out / RAW_GENERATOR_FILE, self.G, self.scheme, provenance, half=self.cfg.half_weights, class_map=self.class_map)
+        save_generator(self.out / GENERATOR_FILE, G, self.scheme, exported, half=self.cfg.half_weights, class_map=self.class_map)
+        atomic_write(self.out / DISCRIMINATOR_FILE, lambda tmp: save_file({k: v.detach().cpu().contiguous() for k, v in self.D.state_dict().items()}, tmp))
         if self.cfg.keep_snapshots:
-            save_generator(self.out / f"generator-step{self.step:06d}.safetensors", G, self.scheme, exported, half=self.cfg.half_weights)
+            save_generator(self.out / f"generator-step{self.step:06d}.safetensors", G, self.scheme, exported, half=self.cfg.half_weights,
+                           class_map=self.class_map)
         return self.out / GENERATOR_FILE
 
     @property
@@ -319,7 +355,7 @@ class Trainer:
         if not self.dist.is_main:
             return None
         path = self.out / "samples" / f"step_{self.step:06d}.png"
-        synth = Synthesizer(self.exported_generator, self.scheme, self.device)
+        synth = Synthesizer(self.exported_generator, self.scheme, self.device, {"class_map": self.class_map.to_dict()} if self.class_map else None)
         try:
             write_sample_grid(path, sample_grid(synth, *self._samples))
         finally:

@@ -1,0 +1,212 @@
+"""Fine-tuning: checked uploads, the class-mapped trainer, and the app's one-job queue with its worker process
+(cancel, resume after cancel or a killed worker, restart), on synthetic pairs and tiny networks."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_tiny_generator
+from pathgan.app.actions import AppSettings, PathGANApp, UserError, parse_args
+from pathgan.app.finetune_jobs import JobManager, Limits, extract_zip, validate
+from pathgan.app.finetune_tab import FinetuneTab
+from pathgan.checkpoint import read_config, save_generator
+from pathgan.cli import main
+from pathgan.schemes import BINARY, CONSEP
+from pathgan.synthesis import Synthesizer
+from pathgan.synthetic_data import write_synthetic_dataset
+
+
+@pytest.fixture
+def base(tmp_path) -> Path:
+    path = tmp_path / "ckpts" / "base.safetensors"
+    save_generator(path, make_tiny_generator(), CONSEP, {"disc": "vanilla", "steps": 5})
+    return path
+
+
+def zip_folder(folder: Path, out: Path) -> Path:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                z.write(p, p.relative_to(folder))
+    return out
+
+
+# -- uploads -----------------------------------------------------------------------------------------
+
+def test_uploads_that_escape_or_explode_are_refused_before_anything_is_written(tmp_path):
+    def archive(name, entries, compression=zipfile.ZIP_STORED):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w", compression) as z:
+            for arcname, data in entries:
+                z.writestr(arcname, data)
+        return path
+
+    cases = [
+        (archive("slip.zip", [("images/../../evil.txt", b"x")]), Limits(), "must stay inside"),
+        (archive("abs.zip", [("/etc/evil.txt", b"x")]), Limits(), "must stay inside"),
+        (archive("many.zip", [(f"images/{i}.png", b"x") for i in range(12)]), Limits(max_files=10), "12 files; at most 10"),
+        (archive("big.zip", [("images/a.bin", b"\0" * 4096)]), Limits(max_extracted_bytes=1000), "unpacks to"),
+        (archive("bomb.zip", [("images/a.bin", b"\0" * 2_000_000)], zipfile.ZIP_DEFLATED), Limits(), "zip bomb"),
+    ]
+    for path, limits, message in cases:
+        dest = tmp_path / f"out-{path.stem}"
+        with pytest.raises(UserError, match=message):
+            extract_zip(path, dest, limits)
+        assert not (tmp_path / "evil.txt").exists() and not (dest.exists() and any(p.is_file() for p in dest.rglob("*")))  # nothing written
+    (tmp_path / "not.zip").write_bytes(b"PK nonsense")
+    with pytest.raises(UserError, match="not a readable zip"):
+        extract_zip(tmp_path / "not.zip", tmp_path / "x")
+    with pytest.raises(UserError, match="at most 0 MB"):
+        extract_zip(cases[0][0], tmp_path / "y", Limits(max_zip_bytes=10))
+
+
+def test_every_bad_file_is_reported_and_nothing_starts(tmp_path, base):
+    data = write_synthetic_dataset(tmp_path / "d", pairs=4, splits=("train",))
+    (data / "masks" / "train" / "train_000.png").unlink()  # an image without its mask
+    Image.fromarray(np.full((256, 256, 3), (200, 0, 200), np.uint8)).save(data / "masks" / "train" / "train_001.png")  # unknown colours
+    Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(data / "images" / "train" / "small.png")
+    Image.fromarray(np.zeros((100, 100), np.uint8)).save(data / "masks" / "train" / "small.png")
+    (data / "images" / "train" / "notes.txt").write_text("hello")
+    root = extract_zip(zip_folder(data, tmp_path / "up.zip"), tmp_path / "job" / "data")
+    check = validate(root, base)
+    assert not check.ok
+    for text in ("train_000.jpg: no mask", "train_001.png: 100% of pixels match no class colour", "small.png: 100x100 is smaller than 256x256",
+                 "notes.txt: not an image file", "nothing was started"):
+        assert text in check.report, text
+
+
+def test_local_server_folders_are_refused_unless_the_app_allows_them(tmp_path, base):
+    s, _ = parse_args([], environ={})
+    assert s.allow_local_paths is False and parse_args(["--allow-local-paths"], environ={})[0].allow_local_paths
+    data = write_synthetic_dataset(tmp_path / "d", pairs=2, splits=("train",))
+    app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent),), device="cpu"))
+    manager = JobManager(tmp_path / "ft", "cpu", start_worker=False)
+    closed = FinetuneTab(app, manager)
+    with pytest.raises(UserError, match="server folders are not accepted"):
+        closed.check(None, str(data), "base")
+    with pytest.raises(UserError, match="server folders are not accepted"):
+        closed.start(None, str(data), "base", "x", "", 2, 1e-4, 2, 0, 0, "fresh")
+    assert "✅ 2 pairs" in FinetuneTab(app, manager, allow_local_paths=True).check(None, str(data), "base")
+    guarded = FinetuneTab(app, manager, allow_local_paths=True, job_token="s3cret")
+    with pytest.raises(UserError, match="needs the job token"):
+        guarded.start(None, str(data), "base", "x", "", 2, 1e-4, 2, 0, 0, "fresh", token="guess")
+    with pytest.raises(UserError, match="steps must be between 1 and"):
+        FinetuneTab(app, JobManager(tmp_path / "ft2", "cpu", Limits(max_steps=5), start_worker=False), True).start(
+            None, str(data), "base", "x", "", 50, 1e-4, 2, 0, 0, "fresh")
+    assert manager.jobs() == []
+
+
+# -- the trainer with a class map ---------------------------------------------------------------------
+
+def test_a_binary_dataset_fine_tunes_a_four_class_checkpoint_through_a_class_map(tmp_path, base, capsys):
+    data = write_synthetic_dataset(tmp_path / "nuclei", pairs=4, splits=("train",), scheme=BINARY)
+    args = ["finetune", "--checkpoint", str(base), "--data", str(data), "--steps", "3", "--d-warmup-steps", "1", "--batch-size", "2",
+            "--device", "cpu", "--sample-every", "100"]
+    assert main(args + ["--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err
+    assert "but the data has 1 class (nucleus)" in err and "--class-map, e.g. nucleus=miscellaneous" in err
+    assert main(args + ["--out", str(tmp_path / "run"), "--class-map", "nucleus=epithelial", "--calibrate"]) == 0
+    calibrated = read_config(tmp_path / "run" / "generator-calibrated.safetensors")  # fitted on the user's own split, map kept
+    assert calibrated["compression"]["fitted_on"]["split"] == "train" and calibrated["class_map"]["lut"] == [0, 3]
+    out = tmp_path / "run" / "generator.safetensors"
+    config = read_config(out)
+    assert config["scheme"]["names"] == ["background", "nucleus"] and config["class_map"]["lut"] == [0, 3]
+    assert config["generator"]["num_classes"] == 4 and config["provenance"]["class_map"] == "nucleus=epithelial"
+    assert config["provenance"]["base_checkpoint"]["path"] == str(base) and len(config["provenance"]["base_checkpoint"]["sha256"]) == 64
+    tuned, original = Synthesizer.from_checkpoint(out, "cpu"), Synthesizer.from_checkpoint(base, "cpu")
+    nuclei = (np.asarray(Image.open(next((data / "masks" / "train").iterdir()))) > 0).astype(np.uint8)
+    tile = tuned.generate(nuclei, [0])[0]  # takes masks in the user's classes
+    assert tile.shape == (256, 256, 3) and not np.array_equal(tile, original.generate(nuclei * 3, [0])[0])
+    assert read_config(base)["scheme"]["names"] == list(CONSEP.names)  # the base is never modified
+
+
+# -- jobs through the worker ----------------------------------------------------------------------------
+
+def wait_for(manager: JobManager, job_id: str, until, timeout: float = 120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        p = manager.progress(job_id)
+        if until(p):
+            return p
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} stuck: {manager.job(job_id)}; log: {(manager.job(job_id).folder / 'worker.log').read_text()[-2000:]}")
+
+
+@pytest.fixture
+def jobs(tmp_path, base):
+    data = write_synthetic_dataset(tmp_path / "pairs", pairs=4, splits=("train",))
+    upload = zip_folder(data, tmp_path / "pairs.zip")
+    folder = tmp_path / "finetuned"
+    app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent), str(folder)), device="cpu", output_dir=tmp_path / "exports"))
+    manager = JobManager(folder, "cpu", poll_s=0.2)
+    yield FinetuneTab(app, manager), upload
+    manager.stop()
+    for job in manager.jobs():
+        if job.pid and job.status == "running":
+            try:
+                os.killpg(job.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def start(tab: FinetuneTab, upload: Path, name: str, steps: int) -> str:
+    text, job_id = tab.start(str(upload), "", "base", name, "", steps, 1e-4, 2, 1, 0.9, "fresh")
+    assert "✅ 4 pairs" in text
+    job = tab.manager.job(job_id)
+    job.settings.update(checkpoint_every=2, sample_every=2)  # frequent saves, so cancel and resume have something to keep
+    tab.manager._save(job)
+    return job_id
+
+
+def test_one_job_at_a_time_cancel_and_resume_to_a_new_checkpoint_in_the_list(jobs):
+    tab, upload = jobs
+    first, second = start(tab, upload, "first", 16), start(tab, upload, "second", 3)
+    wait_for(tab.manager, first, lambda p: p["job"].status == "running")
+    assert tab.manager.job(second).status == "queued"  # waits its turn, visibly
+    assert "before it started" in tab.cancel(second) and tab.manager.job(second).status == "cancelled"
+    p = wait_for(tab.manager, first, lambda p: p["step"] >= 4 and p["sample"] is not None)
+    status, plot, sample = tab.view(first)
+    assert "running" in status and "Step" in status and Path(plot).is_file() and Path(sample).is_file()
+    tab.cancel(first)
+    p = wait_for(tab.manager, first, lambda p: p["job"].status == "cancelled")
+    assert (p["job"].run / "generator.safetensors").is_file() and p["step"] < 16  # stopped cleanly, last checkpoint kept
+    with pytest.raises(UserError, match="only queued or running"):
+        tab.cancel(first)
+    tab.resume(first)
+    p = wait_for(tab.manager, first, lambda p: p["job"].status in ("done", "failed"))
+    assert p["job"].status == "done" and p["step"] == 16, p["job"].message
+    out = Path(p["job"].output)
+    assert out.name == "first.safetensors" and out.parent == tab.manager.folder
+    tab.app.rescan()
+    assert "first" in [e.name for e in tab.app.entries]  # in every checkpoint dropdown
+    mask = np.asarray(Image.open(next((tab.manager.job(first).run.parent / "data").rglob("*.png"))))
+    tuned, original = Synthesizer.from_checkpoint(out, "cpu"), Synthesizer.from_checkpoint(tab.manager.job(first).checkpoint, "cpu")
+    assert not np.array_equal(tuned.generate(mask, [1])[0], original.generate(mask, [1])[0])  # it loads, and it has moved
+    records = [json.loads(line) for line in (p["job"].run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == sorted({r["step"] for r in records})  # resumed where it stopped, no step twice
+
+
+def test_a_killed_worker_resumes_exactly_and_a_restart_marks_running_jobs_interrupted(jobs, tmp_path):
+    tab, upload = jobs
+    job_id = start(tab, upload, "killed", 10)
+    p = wait_for(tab.manager, job_id, lambda p: p["step"] >= 4)
+    os.killpg(p["job"].pid, signal.SIGKILL)
+    p = wait_for(tab.manager, job_id, lambda p: p["job"].status != "running")
+    assert p["job"].status == "interrupted" and "Resume" in p["job"].message
+    tab.resume(job_id)
+    p = wait_for(tab.manager, job_id, lambda p: p["job"].status in ("done", "failed"))
+    assert p["job"].status == "done" and p["step"] == 10
+    # An app that stopped with a job running: the next one shows it as interrupted.
+    job = tab.manager.job(job_id)
+    tab.manager._save(job, status="running", pid=999999)
+    tab.manager.stop()
+    again = JobManager(tab.manager.folder, "cpu", start_worker=False)
+    assert again.job(job_id).status == "interrupted"
