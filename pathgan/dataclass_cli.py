@@ -54,14 +54,21 @@ def dataclass_from_args(cls, args: argparse.Namespace, prefix: str = "", **overr
     return cls(**values)
 
 
-def command_line(name: str, leading: list[str], *configs) -> str:
-    """The full `python -m pathgan` command, every option spelled out, so a report says exactly how to reproduce it."""
-    parts = ["python", "-m", "pathgan", name, *leading]
+def flag_args(*configs, skip: tuple[str, ...] = ()) -> list[str]:
+    """The flags that recreate these configs, every option spelled out (the inverse of add_dataclass_arguments)."""
+    parts: list[str] = []
     for cfg in configs:
         for f in dataclasses.fields(cfg):
+            if f.name in skip:
+                continue
             v, flag = getattr(cfg, f.name), f.metadata.get("flag", f.name.replace("_", "-"))
             if isinstance(v, bool):
                 parts.append(f"--{flag}" if v else f"--no-{flag}")
             elif v is not None:
                 parts += [f"--{flag}", str(v)]
-    return shlex.join(parts)
+    return parts
+
+
+def command_line(name: str, leading: list[str], *configs) -> str:
+    """The full `python -m pathgan` command, every option spelled out, so a report says exactly how to reproduce it."""
+    return shlex.join(["python", "-m", "pathgan", name, *leading, *flag_args(*configs)])

@@ -19,12 +19,13 @@ import threading
 import time
 import uuid
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from ..checkpoint import atomic_write, config_path, read_config
+from ..dataclass_cli import flag_args
 from ..dataset import scan_dataset, stated_scheme
 from ..finetune import CALIBRATED_FILE, FinetuneConfig
 from ..images import IMAGE_SUFFIXES
@@ -283,15 +284,9 @@ class JobManager:
                 self._launch(queued[0])
 
     def command(self, job: Job) -> list[str]:
-        s = FinetuneConfig(**job.settings)
-        args = [sys.executable, "-m", "pathgan", "finetune", "--checkpoint", job.checkpoint, "--data", job.data, "--out", str(job.run),
-                "--device", self.device]
-        for f, v in asdict(s).items():
-            if f in ("data", "out", "device"):
-                continue
-            flag = "--" + f.replace("_", "-")
-            args += [flag, str(v)] if not isinstance(v, bool) else [flag if v else "--no-" + flag[2:]]
-        return args + (["--resume"] if job.resume else [])
+        settings = replace(FinetuneConfig(**job.settings), data=job.data, out=str(job.run), device=self.device)
+        return [sys.executable, "-m", "pathgan", "finetune", "--checkpoint", job.checkpoint, *flag_args(settings),
+                *(["--resume"] if job.resume else [])]
 
     def _launch(self, job: Job) -> None:
         env = {**os.environ, "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads), "PYTHONUNBUFFERED": "1"}
