@@ -80,6 +80,15 @@ def snapped_counts(page) -> dict:
     return {tuple(int(v) for v in c): int(n) for c, n in zip(colours, counts)}
 
 
+def save_screenshot(page, tmp_path: Path, name: str) -> Path:
+    """A full-page screenshot, kept in test-output/browser/ for a person to look at."""
+    shot = tmp_path / name
+    page.screenshot(path=str(shot), full_page=True)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, OUTPUT / name)
+    return shot
+
+
 def first_tile(page) -> np.ndarray:
     return fetch(page.eval_on_selector("#tiles img", "e => e.src"))
 
@@ -136,11 +145,7 @@ def test_draw_generate_and_reseed(browser, served, tmp_path):
     tile5 = first_tile(page)
     assert np.abs(tile5.astype(int) - tile0.astype(int)).mean() > 1, "a new seed gave the same picture"
 
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    shot = tmp_path / "synthesize.png"
-    page.screenshot(path=str(shot), full_page=True)
-    shutil.copy(shot, OUTPUT / "synthesize.png")
-    assert shot.stat().st_size > 10_000
+    assert save_screenshot(page, tmp_path, "synthesize.png").stat().st_size > 10_000
     assert not outside, f"the page fetched from outside the app: {outside[:5]}"
     assert not page_errors, page_errors
     page.close()
@@ -216,9 +221,7 @@ def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
     assert "patchgan" in page.inner_text("#card-summary") and "Parameters" not in page.inner_text("#card-summary")
     page.click("button:has-text('Details')")  # the details are folded until asked for
     page.wait_for_selector("#card-details >> text=/Parameters/", timeout=30_000)
-    page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tmp_path / "model.png", OUTPUT / "model.png")
+    save_screenshot(page, tmp_path, "model.png")
     page.close()
 
 
@@ -293,9 +296,7 @@ def test_a_reading_study_from_set_up_through_a_reader_to_the_owners_results(brow
     assert re.search(r"reader Dr A\s+4\s+[01]\.\d\d", body), body  # the reader's 4 answers and accuracy
     assert "Readers: 1 started, 1 finished." in body and "95 % CI" in body
     page.wait_for_selector("#rs-plot img", timeout=30_000)
-    page.screenshot(path=str(tmp_path / "owner.png"), full_page=True)
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    shutil.copy(tmp_path / "owner.png", OUTPUT / "reading-owner.png")
+    save_screenshot(page, tmp_path, "reading-owner.png")
     page.close()
 
 
