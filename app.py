@@ -335,14 +335,11 @@ def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: g
         labels = ("Left is synthetic", "Right is synthetic") if two else ("Real", "Synthetic")
         live = not view.finished
         tiles = view.tiles + [None] * (2 - len(view.tiles))
-        link = f"{page_base(request)}?study={code_of(view)}&session={view.session}"
+        link = f"{page_base(request)}?study={view.study}&session={view.session}"
         return ({"token": view.session, "index": view.index, "mode": view.mode}, view.progress,
                 gr.Image(tiles[0], visible=live), gr.Image(tiles[1], visible=live and two), gr.Radio(value=None, visible=live),
                 gr.Button(labels[0], visible=live), gr.Button(labels[1], visible=live),
                 f"Your resume link (keep it to continue later; it is yours alone): `{link}`" if live else "", view.finished_text)
-
-    def code_of(view) -> str:
-        return reading.store.session(view.session).study
 
     def on_start(c, n, request: gr.Request):
         return trial_outputs(reading.start(c, n), request)

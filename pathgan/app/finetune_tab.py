@@ -91,9 +91,10 @@ class FinetuneTab:
                  f'height:10px;border-radius:5px"></div></div>']
         if job.message:
             lines.append(job.message)
-        plot = None
-        if p["records"]:
-            plot = str(loss_plot(p["records"], job.folder / "losses.png"))
+        plot, metrics = job.folder / "losses.png", job.run / "metrics.jsonl"
+        if p["records"] and (not plot.exists() or plot.stat().st_mtime < metrics.stat().st_mtime):  # redrawn only when it trained on
+            loss_plot(p["records"], plot)
+        plot = str(plot) if plot.exists() else None
         return "\n\n".join(lines), plot, str(p["sample"]) if p["sample"] else None
 
     def cancel(self, job_id: str) -> str:

@@ -29,6 +29,7 @@ MAX_READER_NAME = 80
 class TrialView:
     """What the page shows for the current trial: tile files in display order, and words. No truth."""
     session: str  # the reader's own resume token
+    study: str  # the study's code, for the resume link
     index: int  # 0-based; == total when the session is over
     total: int
     mode: str
@@ -114,7 +115,8 @@ class ReadingTests:
         study = self.store.study(session.study)
         total, idx = self.store.trial_count(session), self.store.next_index(session)
         if idx >= total:
-            return TrialView(session.token, total, total, study.mode, [], f"Done: {total} of {total} answered.", self._own_result(session))
+            return TrialView(session.token, study.code, total, total, study.mode, [], f"Done: {total} of {total} answered.",
+                             self._own_result(session))
         plan = self.store.plan(session, idx)
         source = self._study_source(study)
         try:
@@ -130,7 +132,7 @@ class ReadingTests:
             path.write_bytes(data)
             paths.append(str(path))
         self.store.mark_shown(session, idx)
-        return TrialView(session.token, idx, total, study.mode, paths, f"Trial {idx + 1} of {total}")
+        return TrialView(session.token, study.code, idx, total, study.mode, paths, f"Trial {idx + 1} of {total}")
 
     def answer(self, token: str, index, choice: str, confidence=None) -> TrialView:
         session = self._session(token)

@@ -192,15 +192,17 @@ class StudyStore:
             if idx + 1 == total:
                 db.execute("UPDATE sessions SET finished = ? WHERE id = ?", (now, session.id))
 
-    def answers(self, code: str) -> list[dict]:
-        """Every answer of a study with its trial's plan (truth included): for the owner's results and the export only."""
+    def answers(self, code: str, session: Session | None = None) -> list[dict]:
+        """Every answer of a study (or of one session) with its trial's plan, truth included: for the owner's results,
+        the export, and a reader's own table after their last answer."""
+        where, args = ("s.study = ? AND s.id = ?", (code, session.id)) if session else ("s.study = ?", (code,))
         with self._connect() as db:
             rows = db.execute(
                 "SELECT s.reader, a.idx, t.plan, a.choice, a.correct, a.confidence, a.rt_s, a.answered FROM answers a "
                 "JOIN sessions s ON s.id = a.session JOIN trials t ON t.session = a.session AND t.idx = a.idx "
-                "WHERE s.study = ? ORDER BY s.id, a.idx", (code,)).fetchall()
+                f"WHERE {where} ORDER BY s.id, a.idx", args).fetchall()
         return [{"reader": r[0], "trial": r[1] + 1, **json.loads(r[2]), "choice": r[3], "correct": bool(r[4]), "confidence": r[5],
                  "response_time_s": r[6], "answered": r[7]} for r in rows]
 
     def session_answers(self, session: Session) -> list[dict]:
-        return [a for a in self.answers(session.study) if a["reader"] == session.reader]
+        return self.answers(session.study, session)
