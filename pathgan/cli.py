@@ -14,6 +14,7 @@ COMMANDS = {
     "calibrate": "fit a checkpoint's colour calibration on its training split (writes a new file)",
     "curves": "FID, KID and seed diversity of a run's generator snapshots against training step",
     "bench": "print throughput and memory figures",
+    "segbench": "do synthetic pairs help a nucleus segmenter trained on few real pairs? (MONAI)",
     "reading-test": "export a reading study's answers and statistics from the app's database",
 }
 

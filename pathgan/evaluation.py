@@ -24,6 +24,7 @@ from .metrics import (
     InceptionFeatures,
     PowerSpectrum,
     checkerboard,
+    classifier_two_sample_test,
     fid_from_stats,
     image_set_features,
     kid,
@@ -42,6 +43,9 @@ from .metrics.image_sets import MIN_IMAGES, small_sample_warnings
 from .metrics.views import LARGE_IMAGE_MODES, describe_views, image_views
 from .paths import dataset_folder, eval_folder
 from .seeds import parse_seeds
+from .segmentation.data import read_instances
+from .segmentation.fidelity import MaskFidelity, cached_segmenter
+from .segmentation.segmenter import SegmenterConfig
 from .synthesis import Synthesizer
 
 @dataclass
@@ -68,6 +72,8 @@ class EvaluationConfig:
     train_split: str = field(default="train", metadata={"help": "split the generator was trained on (memorisation and the floor)"})
     seeds: str = field(default="0-3", metadata={"help": "seeds per mask, e.g. 0-3 or 0,5,9"})
     out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem> in the project"})
+    mask_fidelity: bool = field(default=True, metadata={"help": "segment the tiles with a segmenter trained (once, cached) on the train "
+                                "split and score them against their masks, beside the real tiles"})
 
 
 def compare_features(real: FeatureSet, fake: FeatureSet, cfg: MetricsConfig) -> tuple[Scores, list[str]]:
@@ -132,9 +138,9 @@ def _read_split(root: Path, split: str, scheme) -> list:
 
 
 def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None = None, metrics: MetricsConfig | None = None,
-                        command: str | None = None, progress: bool = True) -> EvaluationReport:
+                        command: str | None = None, progress: bool = True, segmenter: SegmenterConfig | None = None) -> EvaluationReport:
     """Generate one image per mask of `config.split` and seed, score them, write report.json/report.md; return the report."""
-    config, metrics = config or EvaluationConfig(), metrics or MetricsConfig()
+    config, metrics, segmenter = config or EvaluationConfig(), metrics or MetricsConfig(), segmenter or SegmenterConfig()
     timing: dict[str, float] = {}
     t_all = time.perf_counter()
     checkpoint = Path(checkpoint)
@@ -147,6 +153,14 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     train_files = list_image_set(root / "images" / config.train_split)
     _require_two(train_files, str(root / "images" / config.train_split))
     masks = [read_mask(p.mask_path, synth.scheme) for p in pairs]  # every mask checked before any work
+    instances = [read_instances(p.instance_path) if p.instance_path else None for p in pairs]
+    fidelity = None
+    if config.mask_fidelity:
+        t = time.perf_counter()
+        train_scan = scan_dataset(root, config.train_split, checkpoint_data_scheme(root, synth.scheme)).raise_if_problems()
+        model, described = cached_segmenter(train_scan, segmenter, log=print if progress else None)
+        fidelity = MaskFidelity(model, list(synth.scheme.names[1:]), described)
+        timing["segmenter"] = time.perf_counter() - t
     image_dir = out / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
 
@@ -159,9 +173,11 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     add_synthetic = _spectrum_adder(spectra["synthetic"], spectrum_problems)
 
     def synthetic_images():
-        for pair, ids in zip(pairs, masks):
+        for pair, ids, inst in zip(pairs, masks, instances):
             images = synth.generate(ids, seeds)
             for seed, im in zip(seeds, images):
+                if fidelity:
+                    fidelity.add_synthetic(im, ids, inst)
                 name = f"{pair.stem}_seed{seed:04d}.png"
                 Image.fromarray(im).save(image_dir / name)
                 add_synthetic(im)
@@ -191,13 +207,16 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     add_real = _spectrum_adder(spectra["real"], spectrum_problems)
 
     def real_tiles():  # one read of each real tile serves both the neighbour distances and the spectrum
-        for p in pairs:
+        for p, ids, inst in zip(pairs, masks, instances):
             im = read_rgb(p.image_path)
             add_real(im)
+            if fidelity:
+                fidelity.add_real(im, ids, inst)
             yield im
 
     diversity = seed_diversity(mask_pixel_l1, mask_feat, s, neighbour_pixel_l1(real_tiles()), neighbour_feature_distance(real.features))
     memo = memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names], real.features)
+    two_sample = _two_sample(real, synthetic.features[_first_seed_rows(views_per_mask, s)], train, config, seeds[0])
     artefacts = ({"note": f"not measured: {spectrum_problems[0]}"} if spectrum_problems
                  else {k: checkerboard(v) for k, v in spectra.items()})
     timing["metrics"] = time.perf_counter() - t
@@ -209,7 +228,8 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
         train_split=config.train_split, seeds=seeds,
         n={"masks": len(pairs), "seeds": s, "synthetic": synthetic.image_count, "real": real.image_count, "train": train.image_count,
            "views": {"synthetic": len(synthetic), "real": len(real), "train": len(train), "large_images": describe_views(metrics.large_images)}},
-        **_provenance(extractor), diversity=diversity, memorisation=memo, checkerboard=artefacts, out=str(out), images=str(image_dir),
+        **_provenance(extractor), diversity=diversity, memorisation=memo, checkerboard=artefacts, two_sample=two_sample,
+        mask_fidelity=fidelity.result() if fidelity else {"note": "not measured (--no-mask-fidelity)"}, out=str(out), images=str(image_dir),
         config={"evaluation": asdict(config), "metrics": asdict(metrics)},
         warnings=list(dict.fromkeys(synthetic.warnings + real.warnings + train.warnings + main_warnings + floor_warnings)),
         timing_s={k: round(v, 1) for k, v in timing.items()},
@@ -217,6 +237,25 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     )
     report.write(out)
     return report
+
+
+def _first_seed_rows(views_per_mask: list[int], seeds: int) -> np.ndarray:
+    """Rows of the synthetic features that come from the first seed (features run mask by mask, seed by seed, view by view)."""
+    rows, start = [], 0
+    for v in views_per_mask:
+        rows.extend(range(start, start + v))
+        start += seeds * v
+    return np.asarray(rows, int)
+
+
+def _two_sample(real: FeatureSet, first_seed: np.ndarray, train: FeatureSet, config: EvaluationConfig, seed: int) -> dict:
+    """The classifier two-sample test: one image per mask (the first seed) against the real tiles, and its real-vs-real floor."""
+    result = {"what": f"synthetic (seed {seed}) vs real {config.split}", "floor_what": f"real {config.train_split} vs real {config.split}"}
+    try:
+        return {**result, "synthetic": classifier_two_sample_test(real.features, first_seed),
+                "floor": classifier_two_sample_test(real.features, train.features)}
+    except ImageSetError as e:  # a handful of masks still gets FID and KID
+        return {**result, "note": f"not measured: {e}"}
 
 
 def _seed_feature_distances(features, views_per_mask: list[int], seeds: int) -> list[float]:

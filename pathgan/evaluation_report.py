@@ -61,6 +61,8 @@ class EvaluationReport:
     diversity: dict = field(default_factory=dict)
     memorisation: dict = field(default_factory=dict)
     checkerboard: dict | None = None
+    two_sample: dict = field(default_factory=dict)  # classifier two-sample test: synthetic vs real, and its real-vs-real floor
+    mask_fidelity: dict = field(default_factory=dict)  # a segmenter's scores on the tiles against their masks, and on real tiles
     out: str | None = None
     images: str | None = None
     config: dict = field(default_factory=dict)
@@ -78,7 +80,8 @@ class EvaluationReport:
              **asdict(self.scores)}
         if self.floor is not None:
             d["floor"] = {"what": self.floor_what, **asdict(self.floor)}
-        d.update(diversity=self.diversity, memorisation=self.memorisation, checkerboard=self.checkerboard, out=self.out,
+        d.update(diversity=self.diversity, memorisation=self.memorisation, checkerboard=self.checkerboard,
+                 **{k: v for k, v in (("two_sample", self.two_sample), ("mask_fidelity", self.mask_fidelity)) if v}, out=self.out,
                  images=self.images, config=self.config, warnings=self.warnings, timing_s=self.timing_s)
         return d
 
@@ -126,6 +129,14 @@ class EvaluationReport:
         c = self.checkerboard or {}
         if _number(_get(c, "synthetic", "db")):
             rows.append(("checkerboard: spectral peaks, dB ↓ (reference: the real tiles)", _f(c["synthetic"]["db"], 1), _f(_get(c, "real", "db"), 1)))
+        mf = self.mask_fidelity or {}
+        if _number(_get(mf, "synthetic", "mean_dice")):
+            rows.append(("mask fidelity: segmenter Dice, tiles vs their masks ↑ (reference: the real tiles)",
+                         _f(mf["synthetic"]["mean_dice"], 3), _f(_get(mf, "real", "mean_dice"), 3)))
+            rows.append(("mask fidelity: segmenter PQ ↑ (reference: the real tiles)", _f(mf["synthetic"].get("mpq"), 3), _f(_get(mf, "real", "mpq"), 3)))
+        t = self.two_sample or {}
+        if _number(_get(t, "synthetic", "accuracy")):
+            rows.append(("two-sample probe accuracy ↓ (0.5: indistinguishable)", _accuracy(t["synthetic"]), _accuracy(t.get("floor") or {})))
         return rows
 
     def context(self) -> str:
@@ -173,11 +184,45 @@ class EvaluationReport:
                  f"FID below {FID_UNBIASED_N} images per side is biased upward: compare only at equal N, and prefer KID.",
                  "", "## Seed diversity", "", *self._diversity_markdown(),
                  "", "## Memorisation", "", *self._memorisation_markdown(),
-                 "", "## Checkerboard artefacts", "", *self._checkerboard_markdown()]
+                 "", "## Checkerboard artefacts", "", *self._checkerboard_markdown(),
+                 "", "## Classifier two-sample test", "", *self._two_sample_markdown(),
+                 "", "## Mask fidelity", "", *self._mask_fidelity_markdown()]
         if self.warnings:
             lines += ["", "## Warnings", "", *[f"- {w}" for w in self.warnings]]
         lines += ["", f"Timing (s): {', '.join(f'{k} {v}' for k, v in self.timing_s.items()) or 'not recorded'}", ""]
         return "\n".join(lines)
+
+    def _mask_fidelity_markdown(self) -> list[str]:
+        mf = self.mask_fidelity or {}
+        s, r = mf.get("synthetic") or {}, mf.get("real") or {}
+        if not _number(s.get("mean_dice")):
+            return [mf.get("note", "not recorded")]
+        cfg = _get(mf, "segmenter", "config") or {}
+        trained = _get(mf, "segmenter", "trained_on") or {}
+        classes = list(s.get("dice", {}))
+        return [
+            f"A segmenter (MONAI UNet {cfg.get('seg_channels', '?')}, {cfg.get('seg_steps', '?')} steps) trained on the "
+            f"{trained.get('pairs', '?')} real `{trained.get('split', '?')}` pairs segments every tile; scores are against the tile's own mask. "
+            "The real tiles are the upper reference: a generator that draws exactly the requested nuclei scores like them.",
+            "", "| tiles | mean Dice | PQ | AJI | " + " | ".join(f"Dice {c}" for c in classes) + " |", "|---|---|---|---|" + "---|" * len(classes),
+            *[f"| {label} ({d.get('images')}) | {_f(d.get('mean_dice'), 3)} | {_f(d.get('mpq'), 3)} | {_f(d.get('aji'), 3)} | "
+              + " | ".join(_f((d.get('dice') or {}).get(c), 3) for c in classes) + " |" for label, d in (("synthetic", s), ("real", r)) if d],
+        ]
+
+    def _two_sample_markdown(self) -> list[str]:
+        t = self.two_sample or {}
+        s, f = t.get("synthetic") or {}, t.get("floor") or {}
+        if not _number(s.get("accuracy")):
+            return [t.get("note", "not recorded")]
+        return [
+            f"{s.get('probe', 'a linear probe')}, {s.get('folds')}-fold cross-validation (seed {s.get('seed')}), "
+            f"{s.get('n_per_set')} images per set; accuracy with its 95 % Wilson interval. 0.5 is chance.",
+            "", "| sets | accuracy | per fold |", "|---|---|---|",
+            f"| {t.get('what', 'synthetic vs real')} | {_accuracy(s)} | {', '.join(_f(v, 3) for v in s.get('per_fold', []))} |",
+            *([f"| floor: {t.get('floor_what', 'real vs real')} | {_accuracy(f)} | {', '.join(_f(v, 3) for v in f.get('per_fold', []))} |"]
+              if _number(f.get("accuracy")) else []),
+            "", "The floor is what tiles from other slides score: synthetic tiles as close to the real ones as a new slide would get the same.",
+        ]
 
     def _diversity_markdown(self) -> list[str]:
         d = self.diversity
@@ -247,3 +292,10 @@ def _f(v, digits: int = 4) -> str:
 
 def _pm(value, spread, digits: int) -> str:
     return _f(value, digits) + (f" ± {_f(spread, digits)}" if _number(spread) else "")
+
+
+def _accuracy(result: dict) -> str:
+    if not _number(result.get("accuracy")):
+        return ""
+    lo, hi = (result.get("ci95") or [None, None])[:2]
+    return _f(result["accuracy"], 3) + (f" [{_f(lo, 3)}, {_f(hi, 3)}]" if _number(lo) and _number(hi) else "")

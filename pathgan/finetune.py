@@ -12,7 +12,7 @@ from .checkpoint import read_config
 from .models import DiscriminatorConfig
 from .training.config import TrainConfig
 
-DISCRIMINATOR_CHOICES = ("fresh", "beside")
+DISCRIMINATOR_CHOICES = ("auto", "beside", "fresh")
 CALIBRATED_FILE = "generator-calibrated.safetensors"  # with --calibrate: the run's final checkpoint
 
 
@@ -29,8 +29,9 @@ class FinetuneConfig:
     d_warmup_steps: int = field(default=200, metadata={"help": "first steps train only the discriminator"})
     ema_decay: float = field(default=0.99, metadata={"help": "moving average of the generator that is saved (0: off)"})
     diversity_weight: float = field(default=1.0, metadata={"help": "mode-seeking term, as the shipped checkpoints were trained"})
-    discriminator: str = field(default="fresh", metadata={"choices": DISCRIMINATOR_CHOICES, "help": "fresh, or beside: the "
-                               "discriminator saved next to the checkpoint (<stem>.discriminator.safetensors or a run's discriminator.safetensors)"})
+    discriminator: str = field(default="auto", metadata={"choices": DISCRIMINATOR_CHOICES, "help": "beside: continue the game against the "
+                               "discriminator saved next to the checkpoint (<stem>.discriminator.safetensors or a run's discriminator.safetensors); "
+                               "fresh: a new one; auto: beside when one is saved, else fresh"})
     checkpoint_every: int = field(default=100, metadata={"help": "steps between resumable checkpoints"})
     sample_every: int = field(default=100, metadata={"help": "steps between sample grids"})
     seed: int = field(default=0, metadata={"help": "seed of data order, augmentation and noise"})
@@ -53,12 +54,12 @@ def train_config(checkpoint: str | Path, cfg: FinetuneConfig) -> TrainConfig:
     trained = (base.get("provenance") or {}).get("train_config") or {}
     disc = trained.get("discriminator") or {}
     init_d = ""
-    if cfg.discriminator == "beside":
+    if cfg.discriminator in ("auto", "beside"):
         found = discriminator_beside(checkpoint)
-        if found is None:
+        if found is None and cfg.discriminator == "beside":
             raise ValueError(f"{checkpoint}: no discriminator saved beside it ({checkpoint.stem}.discriminator.safetensors); "
                              "use --discriminator fresh")
-        init_d = str(found)
+        init_d = str(found) if found else ""
     elif cfg.discriminator != "fresh":
         raise ValueError(f"--discriminator must be one of {', '.join(DISCRIMINATOR_CHOICES)}")
     if not cfg.data or not cfg.out:

@@ -22,6 +22,7 @@ from pathgan.synthesis import Synthesizer
 from pathgan.synthetic_data import write_synthetic_dataset
 
 N_PAIRS = 6
+TINY_SEGMENTER = ["--seg-steps", "4", "--seg-channels", "4,8", "--seg-batch-size", "2"]
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +40,7 @@ def tiny_data(tmp_path) -> Path:
 def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint, tiny_data, tmp_path, capsys):
     out = tmp_path / "eval"
     rc = main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--split", "test",
-               "--seeds", "0-1", "--out", str(out), "--device", "cpu", "--batch-size", "8"])
+               "--seeds", "0-1", "--out", str(out), "--device", "cpu", "--batch-size", "8", *TINY_SEGMENTER])
     printed = capsys.readouterr().out
     assert rc == 0, printed
     r = json.loads((out / "report.json").read_text())
@@ -91,8 +92,21 @@ def test_evaluate_command_writes_a_complete_reproducible_report(tiny_checkpoint,
     assert c["synthetic"] == checkerboard(read_rgb(f) for f in sorted((out / "images").iterdir()))
     assert c["real"] == checkerboard(read_rgb(tiny_data / "images" / "test" / f"{s}.jpg") for s in stems)
 
+    # The two-sample test: seed-0 images (one per mask) against the real tiles, and real train vs real test as its floor.
+    t = r["two_sample"]
+    assert t["synthetic"]["n_per_set"] == N_PAIRS and t["floor"]["n_per_set"] == N_PAIRS and t["synthetic"]["folds"] == 5
+    assert 0 <= t["synthetic"]["ci95"][0] <= t["synthetic"]["accuracy"] <= t["synthetic"]["ci95"][1] <= 1
+
+    # Mask fidelity: one segmenter (trained on the train split, then cached) scores the synthetic tiles and the real ones.
+    f = r["mask_fidelity"]
+    assert f["synthetic"]["images"] == 2 * N_PAIRS and f["real"]["images"] == N_PAIRS
+    assert f["segmenter"]["trained_on"]["split"] == "train" and f["segmenter"]["config"]["seg_steps"] == 4
+    assert "--seg-steps 4" in r["command"] and set(f["synthetic"]["dice"]) == set(CONSEP.names[1:])
+    assert len(list((tmp_path / "cache" / "segmenter").glob("*.safetensors"))) == 1
+
     md = (out / "report.md").read_text()
-    for text in (r["command"], WEIGHTS_SHA256, "bilinear", "align_corners=False", "Memorisation", "Seed diversity", f"{r['fid']:.2f}",
+    for text in (r["command"], WEIGHTS_SHA256, "Classifier two-sample test", "two-sample probe accuracy", "Mask fidelity",
+                 "mask fidelity: segmenter Dice", "bilinear", "align_corners=False", "Memorisation", "Seed diversity", f"{r['fid']:.2f}",
                  "Checkerboard artefacts", f"**{c['synthetic']['db']:.1f}**"):
         assert text in md, text
     assert f"| FID ↓ | {r['fid']:.2f} | {r['floor']['fid']:.2f} |" in printed and f"| FID ↓ | {r['fid']:.2f} |" in md  # one renderer for both
@@ -108,7 +122,7 @@ def test_evaluate_writes_where_the_app_looks_from_any_folder(tiny_checkpoint, ti
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--seeds", "0", "--device", "cpu"]) == 0
+    assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--seeds", "0", "--device", "cpu", "--no-mask-fidelity"]) == 0
     assert (paths.EVAL_DIR / "tiny" / "report.json").is_file() and not (elsewhere / "runs").exists()
     assert read_report(tiny_checkpoint)["n"]["synthetic"] == N_PAIRS
 

@@ -225,3 +225,18 @@ def test_checkerboard_accumulates_like_the_one_shot_call_and_refuses_bad_sizes()
         PowerSpectrum().add(np.zeros((64, 64), np.uint8))
     with pytest.raises(ValueError, match="no images"):
         checkerboard([])
+
+
+def test_two_sample_probe_is_at_chance_on_one_distribution_and_perfect_on_two():
+    from pathgan.metrics import ImageSetError, classifier_two_sample_test
+
+    rng = np.random.default_rng(3)
+    same_a, same_b = rng.normal(size=(120, 64)), rng.normal(size=(200, 64))
+    result = classifier_two_sample_test(same_a, same_b)
+    assert result["n_per_set"] == 120 and len(result["per_fold"]) == 5
+    assert result["ci95"][0] < 0.5 < result["ci95"][1]  # the larger set is subsampled, so chance is exactly one half
+    assert classifier_two_sample_test(same_a, same_b) == result  # fixed folds and seed: reproducible to the bit
+    shifted = classifier_two_sample_test(same_a, rng.normal(size=(120, 64)) + 1.0)
+    assert shifted["accuracy"] > 0.95 and shifted["ci95"][0] > 0.9
+    with pytest.raises(ImageSetError, match="at least 5 images"):
+        classifier_two_sample_test(same_a[:4], same_b)

@@ -6,20 +6,22 @@ import warnings
 from ..dataclass_cli import add_dataclass_arguments, command_line, dataclass_from_args
 from ..evaluation import EvaluationConfig, MetricsConfig, evaluate_checkpoint
 from ..metrics import SmallSampleWarning
+from ..segmentation.segmenter import SegmenterConfig
 
 
 def add_arguments(p):
     p.add_argument("--checkpoint", required=True, help="generator .safetensors")
     add_dataclass_arguments(p, EvaluationConfig)
     add_dataclass_arguments(p, MetricsConfig)
+    add_dataclass_arguments(p, SegmenterConfig)
 
 
 def run(args) -> int:
-    config, metrics = dataclass_from_args(EvaluationConfig, args), dataclass_from_args(MetricsConfig, args)
-    command = command_line("evaluate", ["--checkpoint", args.checkpoint], config, metrics)
+    config, metrics, segmenter = (dataclass_from_args(c, args) for c in (EvaluationConfig, MetricsConfig, SegmenterConfig))
+    command = command_line("evaluate", ["--checkpoint", args.checkpoint], config, metrics, *([segmenter] if config.mask_fidelity else []))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)  # they are printed once below and kept in the report
-        r = evaluate_checkpoint(args.checkpoint, config, metrics, command=command)
+        r = evaluate_checkpoint(args.checkpoint, config, metrics, command=command, segmenter=segmenter)
     for w in r.warnings:
         print(f"warning: {w}")
     print("\n".join(r.header_markdown()))

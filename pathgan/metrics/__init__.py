@@ -11,10 +11,11 @@ from .inception import InceptionFeatures, find_weights, preprocess, verify_weigh
 from .kid import kid, mmd2_unbiased
 from .memorisation import memorisation
 from .precision_recall import precision_recall
+from .two_sample import classifier_two_sample_test
 
 __all__ = [
     "FID_UNBIASED_N", "FeatureSet", "ImageSetError", "InceptionFeatures", "MetricsError", "PowerSpectrum", "SmallSampleWarning", "WeightsError",
-    "cache_dir", "check_image_set", "checkerboard", "feature_statistics", "fid", "fid_from_stats", "find_weights", "image_set_features", "kid",
+    "cache_dir", "check_image_set", "checkerboard", "classifier_two_sample_test", "feature_statistics", "fid", "fid_from_stats", "find_weights", "image_set_features", "kid",
     "list_image_set", "mean_pairwise_feature_distance", "mean_pairwise_pixel_l1", "memorisation", "mmd2_unbiased",
     "neighbour_feature_distance", "neighbour_pixel_l1", "pixel_l1", "precision_recall", "preprocess", "seed_diversity",
     "verify_weights",

@@ -27,6 +27,15 @@ def _down(cin: int, cout: int, norm: bool) -> list[nn.Module]:
     return layers + [nn.LeakyReLU(0.2)]
 
 
+def _run_collecting(layers: nn.Sequential, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    feats = []
+    for layer in layers:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            feats.append(x)
+    return x, feats
+
+
 class PatchGANDiscriminator(nn.Module):
     """Table 2: downsamples of 64, 128, 256; zero-pad, 4x4 conv of 512 at stride 1, norm, LeakyReLU;
     zero-pad, 4x4 conv to a 30x30x1 map of logits (the only conv with a bias). 2,771,457 parameters
@@ -49,6 +58,10 @@ class PatchGANDiscriminator(nn.Module):
 
     def forward(self, onehot: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([onehot, image], 1))
+
+    def forward_with_features(self, onehot: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The logits and the activation after each LeakyReLU (for the feature-matching loss)."""
+        return _run_collecting(self.net, torch.cat([onehot, image], 1))
 
 
 class VanillaDiscriminator(nn.Module):
@@ -75,3 +88,8 @@ class VanillaDiscriminator(nn.Module):
 
     def forward(self, onehot: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.dense(self.features(torch.cat([onehot, image], 1)).flatten(1))
+
+    def forward_with_features(self, onehot: torch.Tensor, image: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The logit and the activation after each LeakyReLU (for the feature-matching loss)."""
+        x, feats = _run_collecting(self.features, torch.cat([onehot, image], 1))
+        return self.dense(x.flatten(1)), feats

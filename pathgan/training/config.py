@@ -43,6 +43,7 @@ class TrainConfig:
     init_discriminator: str = _f("", "start the discriminator from these weights (a run's discriminator.safetensors) instead of fresh")
     class_map: str = _f("", "with --init-generator of another class scheme: your classes onto its classes, e.g. nucleus=epithelial or 1=3")
     d_warmup_steps: int = _f(0, "first steps train only the discriminator against the fixed generator; lets a fresh discriminator catch up when fine-tuning")
+    feature_matching_weight: float = _f(0.0, "pix2pixHD feature matching: weight of the L1 between the discriminator's activations on real and generated tiles; 0: off")
     ema_decay: float = _f(0.0, "keep an exponential moving average of the generator weights with this per-step decay (e.g. 0.995) and save the average; 0: off")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)

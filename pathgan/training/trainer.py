@@ -30,7 +30,7 @@ from ..synthesis import Synthesizer
 from ..tiling import TILE
 from .config import TrainConfig
 from .distributed import init_distributed, shutdown
-from .losses import gan_loss, mode_seeking_loss
+from .losses import feature_matching_loss, gan_loss, mode_seeking_loss
 from .samples import sample_grid, write_sample_grid
 
 STATE_FILE = "train_state.pt"
@@ -290,19 +290,26 @@ class Trainer:
         for p in self.D.parameters():
             p.requires_grad_(False)
         self.g_opt.zero_grad(set_to_none=True)
+        loss_fm = torch.zeros((), device=self.device)
         with self.autocast:
-            logits_fake = self.D(onehot_g, fakes)
+            if cfg.feature_matching_weight > 0:
+                logits_fake, feats_fake = self.D.forward_with_features(onehot_g, fakes)
+                with torch.no_grad():
+                    _, feats_real = self.D.forward_with_features(onehot, real)
+                loss_fm = feature_matching_loss(feats_fake, feats_real)
+            else:
+                logits_fake = self.D(onehot_g, fakes)
         loss_gan = gan_loss(logits_fake, True)
         loss_l1 = (fakes.float() - (torch.cat([real, real]) if diverse else real).float()).abs().mean()
         loss_div = mode_seeking_loss(fakes[:n], fakes[n:]) if diverse else torch.zeros((), device=self.device)
-        loss_g = loss_gan + cfg.l1_weight * loss_l1 + cfg.diversity_weight * loss_div
+        loss_g = loss_gan + cfg.l1_weight * loss_l1 + cfg.diversity_weight * loss_div + cfg.feature_matching_weight * loss_fm
         self._check_finite(loss_g, "generator")
         loss_g.backward()
         self.g_opt.step()
         if self.G_ema is not None:
             self._update_ema()
         self.step += 1
-        return self._losses(loss_d, loss_gan, loss_l1, loss_div)
+        return self._losses(loss_d, loss_gan, loss_l1, loss_div, loss_fm)
 
     def _discriminator_update(self, onehot: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """Real and fake in one pass (per-sample normalisation keeps them independent)."""
@@ -326,9 +333,10 @@ class Trainer:
         zero = torch.zeros((), device=self.device)
         return self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero)
 
-    def _losses(self, loss_d, loss_gan, loss_l1, loss_div) -> dict:
-        losses = torch.stack([loss_d.detach(), loss_gan.detach(), loss_l1.detach(), loss_div.detach().float()]).float()
-        return dict(zip(("loss_d", "loss_g_gan", "loss_l1", "loss_div"), self.dist.all_mean(losses).tolist()))
+    def _losses(self, loss_d, loss_gan, loss_l1, loss_div, loss_fm=None) -> dict:
+        loss_fm = torch.zeros((), device=self.device) if loss_fm is None else loss_fm
+        losses = torch.stack([t.detach().float() for t in (loss_d, loss_gan, loss_l1, loss_div, loss_fm)])
+        return dict(zip(("loss_d", "loss_g_gan", "loss_l1", "loss_div", "loss_fm"), self.dist.all_mean(losses).tolist()))
 
     def _check_finite(self, loss: torch.Tensor, which: str) -> None:
         bad = torch.tensor([0.0 if torch.isfinite(loss).all() else 1.0], device=self.device)
