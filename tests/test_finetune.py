@@ -210,3 +210,16 @@ def test_a_killed_worker_resumes_exactly_and_a_restart_marks_running_jobs_interr
     tab.manager.stop()
     again = JobManager(tab.manager.folder, "cpu", start_worker=False)
     assert again.job(job_id).status == "interrupted"
+
+
+def test_the_saved_discriminator_is_used_when_there_is_one(tmp_path, base):
+    from pathgan.finetune import FinetuneConfig, train_config
+
+    cfg = FinetuneConfig(data=str(tmp_path / "d"), out=str(tmp_path / "o"))
+    assert cfg.discriminator == "auto" and train_config(base, cfg).init_discriminator == ""  # none saved: a fresh one
+    with pytest.raises(ValueError, match="no discriminator saved beside it"):
+        train_config(base, FinetuneConfig(data=cfg.data, out=cfg.out, discriminator="beside"))
+    beside = base.with_name(f"{base.stem}.discriminator.safetensors")
+    beside.write_bytes(b"")  # found by name; the trainer checks its contents when it loads it
+    assert train_config(base, cfg).init_discriminator == str(beside)
+    assert train_config(base, FinetuneConfig(data=cfg.data, out=cfg.out, discriminator="fresh")).init_discriminator == ""
