@@ -11,7 +11,6 @@ so one benchmark of several checkpoints trains them once.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ..checkpoint import read_config
+from ..checkpoint import file_sha256, read_config
 from ..dataset import checkpoint_data_scheme, scan_dataset
 from ..layouts import random_layout_with_instances
 from ..paths import RUNS_DIR, dataset_folder
@@ -91,7 +90,7 @@ def checkpoint_record(path: Path, test_split: str) -> dict:
     if prov.get("split") == test_split or (prov.get("dataset") or {}).get("split") == test_split:
         raise ValueError(f"{path} was trained on the '{test_split}' split, which the benchmark scores on; "
                          f"benchmark a checkpoint trained on other data")
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    return {"path": str(path), "sha256": file_sha256(path),
             "provenance": {k: prov.get(k) for k in ("data", "dataset", "split", "steps", "disc", "commit", "device", "base_checkpoint") if k in prov}}
 
 
