@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The lent-GPU run for the quality issue: three runs side by side for TRAIN_S seconds, all with resize-convolution
 # upsampling (no checkerboards) and an EMA of the generator:
-#   consep-patchgan     PatchGAN + feature matching (pix2pixHD) on the discriminator's activations
-#   consep-vanilla      vanilla  + feature matching
-#   patchgan-nofm       PatchGAN without it: the equal-budget control for feature matching
+#   consep-patchgan     PatchGAN, feature matching (pix2pixHD) at weight FM
+#   consep-vanilla      vanilla, the same
+#   patchgan-fm         PatchGAN with feature matching at FM_CONTROL: the equal-budget comparison
 # Then every run's snapshots are scored on the test split (the FID-vs-step curves; the last snapshot at 4 seeds per
 # mask, the full protocol's 896 vs 224), and the two PatchGAN runs' last snapshots on the train split, which picks
 # the PatchGAN generator that comes back: the test split is only reported, never chosen on.
 # Brings back (8 files, 64 MiB at most): the chosen PatchGAN and the vanilla generator in 15 MB parts, their
 # discriminators as float16, and results.tgz (curves, logs, metrics, configs).
+# First use (fifth session, docs/results.md): TRAIN_S 370 gave 6,200-6,700 steps a run; four scoring processes at
+# once wrote only their first point in 160 s, so scoring now runs in one process with fewer points and more time.
+# Feature matching at weight 10 let both discriminators win (losses near 0.1) and did not help: FM=0 now trains
+# the two shipped-recipe runs without it, and the third run keeps it at FM_CONTROL for comparison.
 #
 # Inputs, staged in the git-ignored .gpu/ (the tool sends the checkout only, at most 64 MiB a call):
 #   .gpu/data/consep/{images,masks}/{train,test}  copied from ../shared/data/consep
@@ -17,7 +21,7 @@
 # The shipped checkpoints travel as tracked files (54 MB): untrack them for the two calls (git rm --cached, plus
 # a line in .git/info/exclude) and restore them afterwards (git reset, remove the line).
 set -u
-DATA=${DATA:-.gpu/data/consep}; TRAIN_S=${TRAIN_S:-370}; DEVICE=${DEVICE:-cuda}; FM=${FM:-10}; LOG_EVERY=${LOG_EVERY:-50}; CKPT_EVERY=${CKPT_EVERY:-1000}
+DATA=${DATA:-.gpu/data/consep}; TRAIN_S=${TRAIN_S:-270}; DEVICE=${DEVICE:-cuda}; FM=${FM:-0}; FM_CONTROL=${FM_CONTROL:-1}; LOG_EVERY=${LOG_EVERY:-50}; CKPT_EVERY=${CKPT_EVERY:-1000}
 RUNS=${RUNS:-/tmp/pathgan-runs}; mkdir -p "$RUNS" "$OUT"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU visible (dry run?)"
@@ -28,21 +32,20 @@ common="--data $DATA --scheme consep --steps 1000000 --batch-size 8 --checkpoint
 train() { name=$1; shift; timeout -s TERM "$TRAIN_S" python3 -m pathgan train $common --out "$RUNS/$name" "$@" > "$RUNS/$name.log" 2>&1; echo "$name exit $?"; }
 train consep-patchgan --disc patchgan --feature-matching-weight "$FM" &
 train consep-vanilla --disc vanilla --feature-matching-weight "$FM" &
-train patchgan-nofm --disc patchgan &
+train patchgan-fm --disc patchgan --feature-matching-weight "$FM_CONTROL" &
 # Fail fast, while the machine is warm enough to rerun: every run must be logging within 60 s.
 sleep 60
-for n in consep-patchgan consep-vanilla patchgan-nofm; do
+for n in consep-patchgan consep-vanilla patchgan-fm; do
   if [ ! -s "$RUNS/$n/metrics.jsonl" ]; then echo "FAILED TO START: $n"; tail -n 30 "$RUNS/$n.log"; pkill -f "pathgan train"; exit 3; fi
   echo "$n: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"
 done
 wait
-for n in consep-patchgan consep-vanilla patchgan-nofm; do echo "$n final: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"; rm -f "$RUNS/$n/train_state.pt"; done
+for n in consep-patchgan consep-vanilla patchgan-fm; do echo "$n final: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"; rm -f "$RUNS/$n/train_state.pt"; done
 mkdir -p "$RUNS/results"
-score() { timeout 160 python3 -m pathgan curves --data "$DATA" --inception-weights "$INCEPTION" --out "$RUNS/results/$1.json" "${@:2}" > "$RUNS/results/$1.log" 2>&1; echo "curves $1 exit $?"; }
+score() { timeout "${SCORE_S:-120}" python3 -m pathgan curves --data "$DATA" --inception-weights "$INCEPTION" --out "$RUNS/results/$1.json" "${@:2}" > "$RUNS/results/$1.log" 2>&1; echo "curves $1 exit $?"; }
 if [ -s "$INCEPTION" ]; then
-  for n in consep-patchgan consep-vanilla patchgan-nofm; do score "$n" --runs "$RUNS/$n" --max-points 5 & done
-  score train-split --runs "$RUNS/consep-patchgan" "$RUNS/patchgan-nofm" --split train --max-points 1 --final-seeds 0 &
-  wait
+  score train-split --runs "$RUNS/consep-patchgan" "$RUNS/patchgan-fm" --split train --max-points 1 --point-seeds 0 --final-seeds 0
+  score test-split --runs "$RUNS/consep-patchgan" "$RUNS/consep-vanilla" "$RUNS/patchgan-fm" --max-points 2 --final-seeds 0
 else echo "NO INCEPTION WEIGHTS: curves skipped"; fi
 pick=$(python3 - "$RUNS/results/train-split.json" <<'EOF'
 import json, sys
