@@ -203,7 +203,8 @@ class EvaluationReport:
         return [
             f"A segmenter (MONAI UNet {cfg.get('seg_channels', '?')}, {cfg.get('seg_steps', '?')} steps) trained on the "
             f"{trained.get('pairs', '?')} real `{trained.get('split', '?')}` pairs segments every tile; scores are against the tile's own mask. "
-            "The real tiles are the upper reference: a generator that draws exactly the requested nuclei scores like them.",
+            "The real tiles against their own masks are the reference: tiles that score like them show their masks as recognisably as "
+            "real tissue shows its nuclei. Tiles can score above it, since a generator may draw a mask more plainly than tissue does.",
             "", "| tiles | mean Dice | PQ | AJI | " + " | ".join(f"Dice {c}" for c in classes) + " |", "|---|---|---|---|" + "---|" * len(classes),
             *[f"| {label} ({d.get('images')}) | {_f(d.get('mean_dice'), 3)} | {_f(d.get('mpq'), 3)} | {_f(d.get('aji'), 3)} | "
               + " | ".join(_f((d.get('dice') or {}).get(c), 3) for c in classes) + " |" for label, d in (("synthetic", s), ("real", r)) if d],
