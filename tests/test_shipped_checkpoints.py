@@ -55,3 +55,6 @@ def test_shipped_model_card_names_its_data_commit_and_figures(disc):
     assert "| commit | `9edfc1522a60` |" in card.details and ".gpu/" not in card.summary
     assert card.sample_sheet == path.with_name(f"consep-{disc}.samples.jpg") and card.curve == path.with_name("fid_vs_step.png")
     assert "| FID ↓ |" in card.summary and "## Memorisation" in card.details
+    # The Model tab leads with mask fidelity and the two-sample probe, each beside its real reference.
+    assert "| mask fidelity: segmenter Dice" in card.summary and "| two-sample probe accuracy" in card.summary
+    assert "## Mask fidelity" in card.details and "## Classifier two-sample test" in card.details
