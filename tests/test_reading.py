@@ -222,3 +222,11 @@ def test_the_bundled_sample_is_small_credited_and_from_the_test_split():
     notice = (BUNDLED_PAIRS / "README.md").read_text()
     assert "Apache License 2.0" in notice and "HoVer-Net" in notice and "never saw" in notice
     assert "*.safetensors filter=lfs" in (PROJECT_ROOT / ".gitattributes").read_text()  # a Space needs LFS for the weights
+
+
+def test_study_codes_never_look_like_a_command_line_option(monkeypatch):
+    from pathgan.reading import store
+
+    draws = iter(["-T_sggKz", "--abcdef", "Xy-_9abc"])
+    monkeypatch.setattr(store.secrets, "token_urlsafe", lambda n: next(draws))
+    assert store.study_code() == "Xy-_9abc"  # `reading-test export --study -T_sggKz` failed to parse

@@ -10,7 +10,7 @@ from ..reading.store import DEFAULT_DB, StudyStore
 def add_arguments(p):
     p.add_argument("action", choices=["export"], help="export: answers.csv (every answer, truth included) and summary.json")
     p.add_argument("--db", default=str(DEFAULT_DB), help=f"the app's study database (default: {DEFAULT_DB})")
-    p.add_argument("--study", required=True, help="the study's code, as in its reader link ?study=CODE")
+    p.add_argument("--study", required=True, help="the study's code, as in its reader link ?study=CODE (an older code that starts with '-' is written --study=CODE)")
     p.add_argument("--out", required=True, help="folder to write answers.csv and summary.json to")
 
 

@@ -37,6 +37,13 @@ MIGRATIONS = (  # version i+1 is MIGRATIONS[i]; append, never edit
 )
 
 
+
+def study_code() -> str:
+    """A random study code that never starts with '-', which a shell command line would read as an option."""
+    while (code := secrets.token_urlsafe(6)).startswith("-"):
+        pass
+    return code
+
 class StudyError(ValueError):
     """A request the study cannot take; the message says why, and nothing was written."""
 
@@ -105,7 +112,7 @@ class StudyStore:
 
     # -- studies ---------------------------------------------------------------------------------------
     def create_study(self, name: str, mode: str, checkpoints: list[str], data: str, split: str, trials: int, seed: int) -> Study:
-        study = Study(secrets.token_urlsafe(6), secrets.token_urlsafe(18), name, mode, tuple(checkpoints), data, split, int(trials), int(seed))
+        study = Study(study_code(), secrets.token_urlsafe(18), name, mode, tuple(checkpoints), data, split, int(trials), int(seed))
         with self._transaction() as db:
             db.execute("INSERT INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (study.code, study.owner_token, name, mode, json.dumps(list(checkpoints)), data, split, study.trials, study.seed, time.time()))
