@@ -153,9 +153,10 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     train_files = list_image_set(root / "images" / config.train_split)
     _require_two(train_files, str(root / "images" / config.train_split))
     masks = [read_mask(p.mask_path, synth.scheme) for p in pairs]  # every mask checked before any work
-    instances = [read_instances(p.instance_path) if p.instance_path else None for p in pairs]
+    instances = [None] * len(pairs)
     fidelity = None
     if config.mask_fidelity:
+        instances = [read_instances(p.instance_path) if p.instance_path else None for p in pairs]
         t = time.perf_counter()
         train_scan = scan_dataset(root, config.train_split, checkpoint_data_scheme(root, synth.scheme)).raise_if_problems()
         model, described = cached_segmenter(train_scan, segmenter, log=print if progress else None)

@@ -101,7 +101,7 @@ def run_benchmark(checkpoints: list[str | Path], cfg: BenchmarkConfig, seg: Segm
     fractions, seeds = cfg.fraction_list(), parse_seeds(cfg.seeds, unique=True)
     if cfg.synthetic_ratio <= 0:
         raise ValueError(f"--synthetic-ratio must be positive, got {cfg.synthetic_ratio}")
-    seg.widths()
+    seg.widths()  # a bad --seg-channels fails here, before any synthesis or training
     paths = [Path(c) for c in checkpoints]
     records = {p.stem: checkpoint_record(p, cfg.test_split) for p in paths}
     synths = {p.stem: Synthesizer.from_checkpoint(p, cfg.device) for p in paths}

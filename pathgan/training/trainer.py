@@ -331,10 +331,9 @@ class Trainer:
         loss_d = self._discriminator_update(onehot, real, fake)
         self.step += 1
         zero = torch.zeros((), device=self.device)
-        return self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero)
+        return self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero, zero)
 
-    def _losses(self, loss_d, loss_gan, loss_l1, loss_div, loss_fm=None) -> dict:
-        loss_fm = torch.zeros((), device=self.device) if loss_fm is None else loss_fm
+    def _losses(self, loss_d, loss_gan, loss_l1, loss_div, loss_fm) -> dict:
         losses = torch.stack([t.detach().float() for t in (loss_d, loss_gan, loss_l1, loss_div, loss_fm)])
         return dict(zip(("loss_d", "loss_g_gan", "loss_l1", "loss_div", "loss_fm"), self.dist.all_mean(losses).tolist()))
 
