@@ -133,8 +133,10 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                         with gr.Row(equal_height=True):
                             seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=3, elem_id="seed")
                             dice = gr.Button("Randomize", scale=0, min_width=120, size="sm", elem_id="randomize-seed")
-                        variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations (seeds seed…seed+n−1, each generated on its own)", elem_id="variations")
-                        overlay = gr.Checkbox(False, label="Overlay mask contours")
+                        variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations (seeds seed…seed+n−1; a seed gives the same tile whatever else is made with it)", elem_id="variations")
+                        with gr.Row():
+                            overlay = gr.Checkbox(False, label="Overlay mask contours")
+                            live = gr.Checkbox(False, label="Live: redraw the first seed's tile after each stroke", elem_id="live")
                         generate = gr.Button("Generate", variant="primary", elem_id="generate")
                         status = gr.Markdown("", elem_id="synth-status")
                         tiles = gr.Gallery(label="Synthetic tiles", columns=2, format="png", object_fit="contain",
@@ -242,6 +244,13 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
         generate.click(shown_errors(app.generate_from_canvas, 5), [canvas, checkpoint, seed, variations, overlay],
                        [tiles, snapped, pair_zip, status, result], **synth_queue, **hidden)
         overlay.change(shown_errors(lambda r, o: app.gallery(r, o) if r is not None else gr.skip()), [result, overlay], tiles, **hidden)
+
+        def on_stroke(editor, c, first_seed, show_overlay, is_live):
+            return app.live_preview(editor, c, first_seed, show_overlay) if is_live else (gr.skip(),) * 5
+
+        # always_last: strokes made while a preview runs collapse into one run for the latest canvas.
+        canvas.change(shown_errors(on_stroke, 5), [canvas, checkpoint, seed, overlay, live], [tiles, snapped, pair_zip, status, result],
+                     trigger_mode="always_last", show_progress="hidden", **synth_queue, **hidden)
 
         api_button.click(api_errors(app.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
                          [api_tiles, api_snapped, api_zip, api_info], api_name="synthesize",

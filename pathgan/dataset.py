@@ -199,16 +199,24 @@ def augment(image: np.ndarray, ids: np.ndarray, rng: np.random.Generator, crop: 
 
 
 class PairedDataset(torch.utils.data.Dataset):
-    """Pairs held in memory; item i at epoch e is augmented by rng(seed, e, i), so data order resumes exactly."""
+    """Paired tiles; item i at epoch e is augmented by rng(seed, e, i), so data order resumes exactly.
 
-    def __init__(self, scan: DatasetScan, augment: bool = True, seed: int = 0, crop: int = TILE, class_map: ClassMap | None = None):
+    in_memory: every pair decoded once and held (small datasets: no batch waits on a decoder); off: each item is read
+    from disk when asked for, for datasets too large to hold, with loader workers doing the reading.
+    An item is an index (at the epoch of `set_epoch`) or an (epoch, index) pair, which is what loader workers are given.
+    """
+
+    def __init__(self, scan: DatasetScan, augment: bool = True, seed: int = 0, crop: int = TILE, class_map: ClassMap | None = None,
+                 in_memory: bool = True):
         scan.raise_if_problems()
         if not scan.pairs:
             raise DatasetError(f"dataset {scan.root} split '{scan.split}' has no pairs")
         self.scheme = scan.scheme
         self.stems = [p.stem for p in scan.pairs]
-        self.images = [read_rgb(p.image_path) for p in scan.pairs]
-        self.masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
+        self.pairs = scan.pairs
+        self.in_memory = in_memory
+        self.images = [read_rgb(p.image_path) for p in scan.pairs] if in_memory else None
+        self.masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs] if in_memory else None
         self.augment, self.seed, self.crop, self.epoch = augment, seed, crop, 0
         self.class_map = class_map  # the network's input classes, when they are not the masks' own
 
@@ -216,8 +224,9 @@ class PairedDataset(torch.utils.data.Dataset):
         """(lines, warnings) saying what training will see: pairs per split, image sizes, classes and their pixel shares."""
         splits = sorted(d.name for d in (root / "images").iterdir() if d.is_dir()) if (root / "images").is_dir() else [split]
         counts = [f"{s} {len(scan_dataset(root, s, self.scheme, check_content=False).pairs)} pairs" for s in splits]
-        sizes = Counter(f"{im.shape[1]}x{im.shape[0]}" for im in self.images)
-        pixels = np.bincount(np.concatenate([m.ravel() for m in self.masks]), minlength=len(self.scheme.names))
+        masks = self.masks if self.in_memory else [read_mask(p.mask_path, self.scheme) for p in self.pairs]  # one pass, not kept
+        sizes = Counter(f"{m.shape[1]}x{m.shape[0]}" for m in masks)
+        pixels = np.bincount(np.concatenate([m.ravel() for m in masks]), minlength=len(self.scheme.names))
         shares = pixels / max(pixels.sum(), 1)
         lines = [f"dataset {root}: {self.scheme.describe()}",
                  f"  pairs: {', '.join(counts)}",
@@ -230,11 +239,15 @@ class PairedDataset(torch.utils.data.Dataset):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.pairs)
 
-    def __getitem__(self, i: int):
-        image, ids = self.images[i], self.masks[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i])
+    def __getitem__(self, item: int | tuple[int, int]):
+        epoch, i = item if isinstance(item, tuple) else (self.epoch, item)
+        if self.in_memory:
+            image, ids = self.images[i], self.masks[i]
+        else:
+            image, ids = read_rgb(self.pairs[i].image_path), read_mask(self.pairs[i].mask_path, self.scheme)
+        rng = np.random.default_rng([self.seed, epoch, i])
         if self.augment:
             image, ids = augment(image, ids, rng, self.crop)
         else:  # deterministic centre crop

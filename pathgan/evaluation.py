@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from . import __version__
+from .devices import PRECISIONS
 from .dataset import checkpoint_data_scheme, scan_dataset
 from .images import read_rgb
 from .masks import read_mask
@@ -72,6 +73,8 @@ class EvaluationConfig:
     train_split: str = field(default="train", metadata={"help": "split the generator was trained on (memorisation and the floor)"})
     seeds: str = field(default="0-3", metadata={"help": "seeds per mask, e.g. 0-3 or 0,5,9"})
     out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem> in the project"})
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": "synthesis precision: auto (bf16 where the hardware "
+                           "has bf16 units, else fp32), fp32 (the exact path) or bf16"})
     mask_fidelity: bool = field(default=True, metadata={"help": "segment the tiles with a segmenter trained (once, cached) on the train "
                                 "split and score them against their masks, beside the real tiles"})
 
@@ -148,7 +151,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     root = dataset_folder(config.data)
     out = Path(config.out) if config.out else eval_folder(checkpoint)
     extractor = _extractor(metrics)  # fails early on missing weights, before any generation
-    synth = Synthesizer.from_checkpoint(checkpoint, metrics.device)
+    synth = Synthesizer.from_checkpoint(checkpoint, metrics.device, config.precision)
     pairs = _read_split(root, config.split, synth.scheme)
     train_files = list_image_set(root / "images" / config.train_split)
     _require_two(train_files, str(root / "images" / config.train_split))
@@ -231,7 +234,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
            "views": {"synthetic": len(synthetic), "real": len(real), "train": len(train), "large_images": describe_views(metrics.large_images)}},
         **_provenance(extractor), diversity=diversity, memorisation=memo, checkerboard=artefacts, two_sample=two_sample,
         mask_fidelity=fidelity.result() if fidelity else {"note": "not measured (--no-mask-fidelity)"}, out=str(out), images=str(image_dir),
-        config={"evaluation": asdict(config), "metrics": asdict(metrics)},
+        config={"evaluation": asdict(config), "metrics": asdict(metrics), "synthesis": synth.describe()},
         warnings=list(dict.fromkeys(synthetic.warnings + real.warnings + train.warnings + main_warnings + floor_warnings)),
         timing_s={k: round(v, 1) for k, v in timing.items()},
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), pathgan=__version__,

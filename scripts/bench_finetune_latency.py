@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from pathgan.app.finetune_jobs import JobManager
-from pathgan.commands.bench import cpu_model
+from pathgan.devices import cpu_model
 from pathgan.devices import best_device
 from pathgan.finetune import FinetuneConfig
 from pathgan.layouts import random_layout

@@ -59,6 +59,8 @@ def test_parse_args_defaults_flags_and_environment(tmp_path):
     s, o = parse_args([], environ={})
     assert (o.host, o.port, o.share) == ("127.0.0.1", 7860, False)
     assert s.checkpoint_search == (*DEFAULT_SEARCH, str(FINETUNE_DIR)) and s.data is None and s.device == "auto" and not s.allow_local_paths
+    assert s.precision == "auto" and parse_args([], environ={"PATHGAN_PRECISION": "fp32"})[0].precision == "fp32"
+    assert parse_args(["--precision", "bf16"], environ={"PATHGAN_PRECISION": "fp32"})[0].precision == "bf16"
 
     env = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "7000", "GRADIO_SHARE": "true",
            "PATHGAN_CHECKPOINTS": f"{tmp_path}/x{os.pathsep}{tmp_path}/y", "PATHGAN_COMPARE_DATA": str(tmp_path)}
@@ -279,6 +281,7 @@ def test_synthesize_batch_is_seeded_and_timed(app):
     ids = random_layout(256, 0)
     r = app.synthesize(ids, None, 10, 3)
     assert r.seeds == [10, 11, 12] and len(r.images) == 3 and r.images[0].shape == (256, 256, 3)
+    assert r.info()["precision"] in ("fp32", "bf16") and f"on cpu ({r.precision})" in r.summary()
     assert r.seconds > 0 and "3 tiles of 256×256" in r.summary() and "patchgan" in r.summary()
     assert r.info()["post_processing"] == "none (lossless network output)" and "post-processing: none" in r.summary()
     again = app.synthesize(ids, "a_patchgan", 11, 1)
@@ -297,6 +300,14 @@ def test_large_canvas_uses_tiled_synthesis(app):
 def test_bad_generation_controls(app, seed, n, message):
     with pytest.raises(UserError, match=message):
         app.synthesize(random_mask(), None, seed, n)
+
+
+def test_live_preview_is_the_first_seeds_tile_of_generate(app):
+    canvas = {"composite": ids_to_palette(random_layout(256, 4), CONSEP)}
+    gallery, _, _, status, result = app.live_preview(canvas, None, 7, False)
+    assert [c for _, c in gallery] == ["seed 7"] and status.startswith("Live preview: 1 tile") and "Press Generate" in status
+    full = app.generate_from_canvas(canvas, None, 7, 3, False)[4]
+    assert np.array_equal(result.images[0], full.images[0])  # the preview is the tile Generate gives for that seed
 
 
 def test_gallery_overlay_and_zip(app):

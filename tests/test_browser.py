@@ -51,7 +51,7 @@ def browser():
         b.close()
 
 
-def stroke(page, offsets, steps: int = 4):
+def stroke(page, offsets, steps: int = 4, settle_ms: int = 1000):
     """Drag through points given relative to the canvas centre (in screen pixels; the 256 canvas shows ~500 wide)."""
     page.locator("#mask-canvas").scroll_into_view_if_needed()  # pressing Generate may have scrolled the page
     box = page.locator("#mask-canvas .pixi-target canvas").bounding_box()
@@ -61,7 +61,7 @@ def stroke(page, offsets, steps: int = 4):
     for dx, dy in offsets[1:]:
         page.mouse.move(cx + dx, cy + dy, steps=steps)  # each move redraws the canvas: keep them few
     page.mouse.up()
-    page.wait_for_timeout(1000)  # the editor sends its new value a moment after the stroke ends
+    page.wait_for_timeout(settle_ms)  # the editor sends its new value a moment after the stroke ends
 
 
 def pick_colour(page, rgb: str):
@@ -149,6 +149,72 @@ def test_draw_generate_and_reseed(browser, served, tmp_path):
     assert not outside, f"the page fetched from outside the app: {outside[:5]}"
     assert not page_errors, page_errors
     page.close()
+
+
+# Times from the end of each stroke (pointerup) to the new tile decoded on screen, kept in the page.
+WATCH_TILES = """() => {
+  window.__strokeEnd = null; window.__latencies = []; window.__src = null;
+  window.addEventListener('pointerup', () => { window.__strokeEnd = performance.now(); }, true);
+  new MutationObserver(() => {
+    const img = document.querySelector('#tiles img');
+    if (!img || img.src === window.__src) return;
+    window.__src = img.src;
+    const start = window.__strokeEnd;
+    img.decode().then(() => { if (start !== null) window.__latencies.push(performance.now() - start); });
+  }).observe(document.querySelector('#tiles'), {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+}"""
+
+
+def test_live_preview_follows_each_stroke_and_the_latest_stroke_wins(browser, tmp_path_factory, tmp_path):
+    """With the shipped checkpoints: Live redraws the tile after each stroke; p50 stroke-end to tile-on-screen is reported."""
+    import json
+    import platform
+
+    from pathgan.devices import describe_hardware
+    import torch
+
+    d = tmp_path_factory.mktemp("live")
+    args = ["--host", "127.0.0.1", "--device", "cpu", "--db", str(d / "studies.sqlite"), "--finetune-dir", str(d / "finetuned")]
+    with AppProcess(args, log_path=d / "app.log") as served:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(served.url)
+        page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.evaluate(WATCH_TILES)
+        pick_colour(page, RED)
+        stroke(page, [(-150, -120), (-60, -80)], settle_ms=2500)
+        assert page.locator("#tiles img").count() == 0, "a stroke generated with Live off"
+
+        page.check("#live input")
+        for i in range(8):  # one stroke at a time, each waited for: the latency of a stroke on its own
+            seen = page.evaluate("window.__latencies.length")
+            y = -100 + 25 * i
+            stroke(page, [(-140, y), (-40, y + 10), (60, y)], settle_ms=0)
+            page.wait_for_function(f"window.__latencies.length > {seen}", timeout=60_000)
+        latencies = page.evaluate("window.__latencies")
+        assert "Live preview" in page.inner_text("#synth-status") and page.locator("#tiles img").count() == 1
+
+        pick_colour(page, BLUE)
+        for i in range(4):  # quick strokes: the previews collapse, and the last one shows the final canvas
+            stroke(page, [(20 + 30 * i, 30), (40 + 30 * i, 140)], settle_ms=150)
+        page.wait_for_timeout(6000)
+        live_tile = first_tile(page)
+        page.uncheck("#live input")
+        page.fill("#variations input[type='number']", "1")
+        page.click("#generate")
+        page.wait_for_function("() => !document.querySelector('#synth-status').innerText.includes('Live preview')", timeout=60_000)
+        page.wait_for_function("() => document.querySelector('#tiles img') && document.querySelector('#tiles img').complete", timeout=30_000)
+        assert np.array_equal(first_tile(page), live_tile), "the live tile is not the one for the final canvas"
+        assert (snapped_counts(page).get(CONSEP.colors[4], 0)) > 100  # the quick blue strokes are in the mask
+        page.close()
+
+    figures = {"p50_ms": float(np.median(latencies)), "p90_ms": float(np.percentile(latencies, 90)), "strokes": len(latencies),
+               "latencies_ms": [round(v, 1) for v in latencies], "checkpoint": "shipped default", "hardware": describe_hardware(torch.device("cpu")),
+               "python": platform.python_version()}
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "live_preview.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"live preview, stroke end to tile on screen: p50 {figures['p50_ms']:.0f} ms, p90 {figures['p90_ms']:.0f} ms "
+          f"over {len(latencies)} strokes on {figures['hardware']}")
 
 
 def test_examples_random_upload_and_other_tabs(browser, served, tmp_path):
@@ -316,7 +382,7 @@ def test_a_fine_tuning_job_runs_in_the_background_and_its_progress_and_samples_m
     page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
     page.click("button[role='tab']:has-text('Fine-tune')")
     page.set_input_files("#ft-upload input[type='file']", str(upload_zip))
-    page.wait_for_selector("#ft-upload >> text=pairs.zip", timeout=30_000)
+    page.wait_for_selector("#ft-upload >> text=pairs.zip", timeout=60_000)
     page.fill("#ft-name textarea, #ft-name input", "browser-job")
     page.fill("#ft-steps input", "20")
     page.fill("#ft-warmup input", "2")

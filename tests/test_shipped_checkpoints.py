@@ -58,3 +58,23 @@ def test_shipped_model_card_names_its_data_commit_and_figures(disc):
     # The Model tab leads with mask fidelity and the two-sample probe, each beside its real reference.
     assert "| mask fidelity: segmenter Dice" in card.summary and "| two-sample probe accuracy" in card.summary
     assert "## Mask fidelity" in card.details and "## Classifier two-sample test" in card.details
+
+
+@pytest.mark.parametrize("disc", ["patchgan", "vanilla"])
+def test_shipped_checkpoint_fast_and_bf16_paths_stay_within_2_grey_levels_of_fp32(disc):
+    # bf16 is checked even where 'auto' means fp32 (it is emulated there: slower, same rounding).
+    path = PROJECT_ROOT / "checkpoints" / f"consep-{disc}.safetensors"
+    exact = Synthesizer.from_checkpoint(path, "cpu", "fp32")
+    others = [Synthesizer.from_checkpoint(path, "cpu", p) for p in ("auto", "bf16")]
+    masks = [(read_mask(PROJECT_ROOT / "assets" / name, exact.scheme), seeds)  # one batch of tiles, and a blended 512-px mask
+             for name, seeds in (("example_2_mixed.png", [0, 1, 2, 3]), ("example_5_random_layout_512.png", [0]))]
+    for synth in [exact, *others]:
+        synth.post_processing = synth.post_processing.without_compression()  # the network's path; JPEG matching is the same step after it
+    for ids, seeds in masks:
+        reference = exact.generate(ids, seeds)
+        for synth in others:
+            for a, b in zip(reference, synth.generate(ids, seeds)):
+                assert np.abs(a.astype(int) - b).max() <= 2, (synth.describe(), seeds)
+    # And the default path keeps a seed's tile whatever batch it lands in.
+    ids = masks[0][0]
+    assert np.array_equal(others[0].generate(ids, [3, 1, 4, 0, 5, 9, 2, 6])[6], others[0].generate(ids, [2])[0]), others[0].describe()

@@ -182,7 +182,7 @@ def test_bench_times_the_real_train_step(monkeypatch, capsys):
     monkeypatch.setattr(Trainer, "train_step", counted)
     assert main(["bench", "train", "--ngf", "4", "--ndf", "4", "--batch-sizes", "2", "--discs", "vanilla", "--steps", "1", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert calls == [(2, "vanilla", 4)] * 3  # 2 warm-up steps and 1 timed, all through Trainer.train_step
+    assert calls == [(2, "vanilla", 4)] * 6  # fp32, then the fast path: 2 warm-up steps and 1 timed each, all through Trainer.train_step
     assert "Trainer.train_step" in out and "threads" in out and "vanilla" in out.splitlines()[-1]
 
 

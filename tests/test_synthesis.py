@@ -26,6 +26,83 @@ def test_same_seed_is_bit_identical_alone_or_in_a_batch(synth):
     assert batch[0].shape == (256, 256, 3) and batch[0].dtype == np.uint8
 
 
+@pytest.mark.parametrize("precision,ngf", [("fp32", 8), ("bf16", 8), ("fp32", 4)])
+def test_a_seed_is_bit_identical_alone_in_a_batch_and_at_any_position(precision, ngf):
+    synth = Synthesizer(make_tiny_generator(ngf=ngf), CONSEP, "cpu", precision=precision, batch_size=8)
+    ids = random_mask()
+    alone = synth.generate(ids, [5])[0]
+    assert synth.exact_sizes == {}  # one tile: nothing to check yet
+    for seeds in ([5, 0, 1, 2, 3, 4, 6, 7], [0, 1, 2, 5, 3, 4, 6, 7], [0, 1, 2, 3, 4, 6, 7, 5], [9, 5, 8], list(range(12))):
+        assert np.array_equal(synth.generate(ids, seeds)[seeds.index(5)], alone), seeds
+    assert set(synth.exact_sizes) == {2, 4, 8}
+    # A large mask's 25 tiles fill the batches differently with one seed and with three.
+    big = random_mask((1024, 1024), seed=3)
+    assert np.array_equal(synth.generate(big, [2])[0], synth.generate(big, [7, 2, 4])[1])
+    synth.pad_batches = True  # the fixed-shape batches used on CUDA
+    assert np.array_equal(synth.generate(ids, [5])[0], alone)
+
+
+def test_batches_run_only_where_they_are_bit_exact():
+    import torch
+
+    class BatchSensitive(torch.nn.Module):  # output moves with the batch size, as some kernels' rounding does
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.cfg = inner, inner.cfg
+
+        def forward(self, x, rngs=None):
+            return self.inner(x, rngs) + 0.05 * (x.shape[0] - 1)
+
+    from pathgan.models.layers import draw_normal
+
+    class Elementwise(torch.nn.Module):  # nothing a kernel could order differently: exact at every batch size
+        cfg = make_tiny_generator().cfg
+
+        def forward(self, x, rngs=None):
+            return torch.tanh(x[:, :3] + draw_normal((3, *x.shape[2:]), rngs, x.shape[0], x))
+
+    exact = Synthesizer(Elementwise(), CONSEP, "cpu")
+    exact.generate(random_mask(), list(range(8)))
+    assert exact.exact_sizes == {8: True} and "checked bit-exact at [8]" in exact.describe()
+
+    synth = Synthesizer(BatchSensitive(make_tiny_generator(ngf=8)), CONSEP, "cpu")
+    ids = random_mask()
+    many = synth.generate(ids, list(range(8)))
+    assert synth.exact_sizes == {8: False, 4: False, 2: False} and "one tile at a time" in synth.describe()
+    assert all(np.array_equal(many[s], synth.generate(ids, [s])[0]) for s in (0, 5, 7))
+    batched = Synthesizer(BatchSensitive(make_tiny_generator(ngf=8)), CONSEP, "cpu")
+    batched.exact_sizes = {8: True}  # trusting batches here would have changed the tiles
+    assert not np.array_equal(batched.generate(ids, list(range(8)))[5], many[5])
+
+
+def test_bf16_path_is_close_to_fp32_and_says_how_it_ran():
+    generator = make_tiny_generator(ngf=8)
+    fp32 = Synthesizer(generator, CONSEP, "cpu", precision="fp32")
+    bf16 = Synthesizer(generator, CONSEP, "cpu", precision="bf16")
+    a, b = fp32.generate(random_mask(), [0])[0], bf16.generate(random_mask(), [0])[0]
+    assert 0 < np.abs(a.astype(int) - b).max() <= 2  # really ran in bf16, and within 2 grey levels
+    assert fp32.describe().startswith("fp32") and bf16.describe().startswith("bf16 autocast")
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
+        Synthesizer(generator, CONSEP, "cpu", precision="fp16")
+
+
+def test_auto_precision_follows_the_cpus_bf16_units(monkeypatch):
+    import torch
+
+    from pathgan import devices
+
+    cpu = torch.device("cpu")
+    for amx, avx512_bf16, units in [(True, False, "AMX-BF16"), (False, True, "AVX512-BF16"), (False, False, None)]:
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        assert devices.bf16_units(cpu) == units
+        assert devices.resolve_precision("auto", cpu) == ("bf16" if units else "fp32")
+        assert devices.resolve_precision("fp32", cpu) == "fp32"
+        if units:
+            assert devices.fast_memory_format(cpu, "auto") == torch.channels_last
+            assert "bf16 units: " + units in devices.describe_hardware(cpu)
+
+
 def test_different_seeds_give_different_images(synth):
     a, b = synth.generate(random_mask(), [0, 1])
     assert np.abs(a.astype(int) - b).mean() > 1.0

@@ -212,3 +212,34 @@ def test_feature_matching_loss_matches_each_draw_to_its_tile():
     assert feature_matching_loss([torch.cat([r, r]) for r in real], real).item() == 0.0
     shifted = [torch.cat([r, r + 2]) for r in real]  # second draw off by 2 everywhere: mean |diff| = 1 per layer
     assert feature_matching_loss(shifted, real).item() == pytest.approx(1.0)
+
+
+def test_loader_workers_read_from_disk_and_train_exactly_as_the_pairs_held_in_memory(mini_dataset, tmp_path):
+    held = Trainer(tiny_config(mini_dataset, tmp_path / "held", 6))
+    held.run()
+    assert held.data.in_memory
+    # Two workers, reading each pair from disk; stopped halfway and resumed, so the loader restarts mid-run.
+    Trainer(tiny_config(mini_dataset, tmp_path / "workers", 3, data_workers=2)).run()
+    read = Trainer(tiny_config(mini_dataset, tmp_path / "workers", 6, data_workers=2), resume=True)
+    assert not read.data.in_memory and read.data.images is None
+    read.run()
+    assert_same_weights(held.G, read.G)
+    with pytest.raises(ValueError, match="--data-workers must be 0 or more"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "bad", 1, data_workers=-1))
+
+
+def test_cpu_training_runs_bf16_and_channels_last_where_the_cpu_has_bf16_units(mini_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)  # as on a Xeon with AMX (bf16 is emulated here: slow, same maths)
+    fast = Trainer(tiny_config(mini_dataset, tmp_path / "fast", 2, device="cpu"))
+    assert fast.precision == "bf16" and fast.fmt == torch.channels_last
+    fast.run()
+    exact = Trainer(tiny_config(mini_dataset, tmp_path / "exact", 2, device="cpu", bf16=False, channels_last=False))
+    assert exact.precision == "fp32" and exact.fmt == torch.contiguous_format
+    exact.run()
+    metrics = [json.loads(l) for l in (tmp_path / "fast" / "metrics.jsonl").read_text().splitlines()]
+    reference = [json.loads(l) for l in (tmp_path / "exact" / "metrics.jsonl").read_text().splitlines()]
+    # Same data and noise; bf16 rounding moves the losses a little, never far.
+    for a, b in zip(metrics, reference):
+        assert a["loss_l1"] == pytest.approx(b["loss_l1"], rel=0.02) and a["loss_d"] == pytest.approx(b["loss_d"], abs=0.02)
+    assert any(a[k] != b[k] for a, b in zip(metrics, reference) for k in ("loss_d", "loss_g_gan", "loss_l1")), "bf16 did not run"
+    assert load_generator(tmp_path / "fast" / "generator.safetensors")[2]["provenance"]["precision"] == "bf16"

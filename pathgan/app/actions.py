@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..checkpoint import CheckpointError
+from ..devices import PRECISIONS
 from ..layouts import random_layout
 from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask, remap_ids
 from ..paths import ASSETS_DIR, BUNDLED_PAIRS, FINETUNE_DIR, PROJECT_ROOT
@@ -52,6 +53,7 @@ class AppSettings:
     checkpoint_search: tuple[str, ...] = DEFAULT_SEARCH
     data: str | None = None  # paired dataset for the Compare tab
     device: str = "auto"
+    precision: str = "auto"  # synthesis: auto (bf16 where the hardware has bf16 units), fp32 or bf16
     concurrency: int | None = None  # simultaneous syntheses; None sizes it to the device
     queue_size: int = 64
     max_side: int = MAX_SIDE
@@ -86,6 +88,9 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
     p.add_argument("--data", default=env.get("PATHGAN_COMPARE_DATA"),
                    help="paired dataset for the Compare tab, e.g. ../shared/data/consep (env PATHGAN_COMPARE_DATA)")
     p.add_argument("--device", default=env.get("PATHGAN_DEVICE") or "auto", help="auto, cpu, cuda or cuda:N (env PATHGAN_DEVICE)")
+    p.add_argument("--precision", choices=PRECISIONS, default=env.get("PATHGAN_PRECISION") or "auto",
+                   help="synthesis: auto (bf16 autocast where the hardware has bf16 units, else fp32), fp32 (the exact path) or bf16 "
+                        "(env PATHGAN_PRECISION)")
     p.add_argument("--concurrency", type=int, default=int(env["PATHGAN_CONCURRENCY"]) if env.get("PATHGAN_CONCURRENCY") else None,
                    help="syntheses run at once (env PATHGAN_CONCURRENCY; default 1 on CPU, 2 on a GPU)")
     p.add_argument("--db", default=env.get("PATHGAN_STUDY_DB") or str(DEFAULT_DB),
@@ -107,7 +112,7 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
     data = os.path.abspath(a.data) if a.data else None
     finetune_dir = os.path.abspath(a.finetune_dir)
     search = (*search, finetune_dir)  # fine-tuned checkpoints appear in every dropdown (a folder listed twice is searched once)
-    return (AppSettings(checkpoint_search=search, data=data, device=a.device, concurrency=a.concurrency, study_db=os.path.abspath(a.db),
+    return (AppSettings(checkpoint_search=search, data=data, device=a.device, precision=a.precision, concurrency=a.concurrency, study_db=os.path.abspath(a.db),
                         finetune_dir=finetune_dir, allow_local_paths=a.allow_local_paths, job_token=a.job_token),
             LaunchOptions(a.host, a.port, a.share))
 
@@ -135,18 +140,20 @@ class Synthesis:
     post_processing: str  # as the Synthesizer words it
     scheme: ClassScheme = CONSEP  # the checkpoint's: the classes of `ids`
     folder: Path | None = None  # where its PNGs and zip are written, one folder per request
+    precision: str = "fp32"  # the Synthesizer's: fp32, or bf16 where the hardware has bf16 units
 
     def summary(self) -> str:
         h, w = self.ids.shape
         seeds = f"seed {self.seeds[0]}" if len(self.seeds) == 1 else f"seeds {self.seeds[0]}–{self.seeds[-1]}"
         n = len(self.images)
-        return (f"{n} tile{'s' if n != 1 else ''} of {w}×{h} px, {seeds}, in {self.seconds:.2f} s on {self.device} "
+        return (f"{n} tile{'s' if n != 1 else ''} of {w}×{h} px, {seeds}, in {self.seconds:.2f} s on {self.device} ({self.precision}) "
                 f"with {self.checkpoint.name} ({self.checkpoint.disc}); post-processing: {self.post_processing}")
 
     def info(self) -> dict:
         return {
             "checkpoint": self.checkpoint.name, "discriminator": self.checkpoint.disc, "seeds": self.seeds,
             "width": int(self.ids.shape[1]), "height": int(self.ids.shape[0]), "seconds": round(self.seconds, 3), "device": self.device,
+            "precision": self.precision,
             "post_processing": self.post_processing, "classes": list(self.scheme.names),
         }
 
@@ -156,7 +163,7 @@ class PathGANApp:
 
     def __init__(self, settings: AppSettings | None = None):
         self.settings = settings or AppSettings()
-        self.cache = SynthesizerCache(None if self.settings.device == "auto" else self.settings.device)
+        self.cache = SynthesizerCache(None if self.settings.device == "auto" else self.settings.device, precision=self.settings.precision)
         self._lock = threading.Lock()
         self._folders: dict[str, PairedFolder] = {}
         self.entries: list[CheckpointEntry] = []
@@ -372,7 +379,7 @@ class PathGANApp:
         except MaskError as e:
             raise UserError(str(e)) from None
         return Synthesis(ids, images, seeds, time.perf_counter() - start, entry, str(synth.device), synth.post_processing.description,
-                         synth.scheme)
+                         synth.scheme, precision=synth.precision)
 
     @staticmethod
     def seed_list(seed, variations) -> list[int]:
@@ -426,6 +433,11 @@ class PathGANApp:
         ids = self.mask_from_editor(editor_value, self.scheme_for(checkpoint))
         result = self.synthesize(ids, checkpoint, seed, variations)
         return self.gallery(result, overlay), self.snapped_mask(result), str(self.export_zip(result)), result.summary(), result
+
+    def live_preview(self, editor_value, checkpoint, seed, overlay):
+        """A stroke with Live on -> what Generate gives for the first seed alone, so the tile keeps up with the pen."""
+        gallery, snapped, zip_path, summary, result = self.generate_from_canvas(editor_value, checkpoint, seed, 1, overlay)
+        return gallery, snapped, zip_path, f"Live preview: {summary}. Press Generate for every variation.", result
 
     def api_synthesize(self, mask, seed, variations, checkpoint):
         """The `synthesize` endpoint: a mask file, read in the checkpoint's classes -> (tiles, snapped mask, zip path, info)."""

@@ -197,8 +197,8 @@ def _load_report(path: Path) -> dict:
 class SynthesizerCache:
     """Loaded generators, keyed by file identity so a replaced checkpoint is reloaded; at most `size` kept."""
 
-    def __init__(self, device: str | None = None, size: int = 2):
-        self.device, self.size = device, size
+    def __init__(self, device: str | None = None, size: int = 2, precision: str = "auto"):
+        self.device, self.size, self.precision = device, size, precision
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -215,7 +215,7 @@ class SynthesizerCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            synth = Synthesizer.from_checkpoint(path, self.device)
+            synth = Synthesizer.from_checkpoint(path, self.device, self.precision)
             self._items[key] = synth
             while len(self._items) > self.size:
                 self._items.popitem(last=False)

@@ -1,88 +1,92 @@
-"""python -m pathgan bench train: training images/s and peak memory of the real trainer.
+"""python -m pathgan bench synth|train: speed of the real synthesis and training paths, in one run (docs/performance.md).
 
-It times `Trainer.train_step` itself (the optimisers, loss weights, discriminator factor, autocast and memory
-format of a real run) on a small synthetic dataset, so the figures are those of `python -m pathgan train`.
+synth times `Synthesizer.generate` (fp32 path and fast path) beside a plain eager fp32 forward of the same network,
+and reads each against the machine's measured matrix rate; train times `Trainer.train_step`, fast path and fp32.
 """
 from __future__ import annotations
 
-import platform
-import resource
-import tempfile
-import time
-from pathlib import Path
+import shlex
 
 import torch
 
-from ..devices import best_device, describe_device
+from ..benchmarks import bench_synth_network, bench_train, machine_rates, synth_networks
+from ..devices import best_device, describe_hardware
 from ..models import DISCRIMINATORS, DiscriminatorConfig, GeneratorConfig
-from ..synthetic_data import write_synthetic_dataset
+from ..paths import PROJECT_ROOT
 from ..training.config import TrainConfig
+
+SHIPPED = [str(PROJECT_ROOT / "checkpoints" / f"consep-{d}.safetensors") for d in ("vanilla", "patchgan")]
 
 
 def add_arguments(p):
-    p.add_argument("what", choices=["train"], help="what to benchmark (the app's latency under a fine-tuning job: "
+    p.add_argument("what", choices=["synth", "train"], help="what to benchmark (the app's latency under a fine-tuning job: "
                    "scripts/bench_finetune_latency.py)")
-    p.add_argument("--batch-sizes", default="1,8", help="comma-separated (default: 1,8)")
-    p.add_argument("--discs", default=",".join(sorted(DISCRIMINATORS)), help="discriminators to time, from the registry")
-    p.add_argument("--ngf", type=int, default=GeneratorConfig.ngf, help="generator width (default: the paper's)")
-    p.add_argument("--ndf", type=int, default=DiscriminatorConfig.ndf, help="discriminator width (default: the paper's)")
-    p.add_argument("--diversity-weight", type=float, default=TrainConfig.diversity_weight, help="mode-seeking term (>0 doubles G work)")
-    p.add_argument("--steps", type=int, default=5, help="timed steps per setting, after 2 warm-up steps")
     p.add_argument("--device", default=None)
-
-
-def _peak_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # process peak RSS (Linux reports KiB)
-
-
-def bench_train(disc: str, batch: int, ngf: int, ndf: int, steps: int, device: torch.device, diversity_weight: float = 0.0) -> dict:
-    """Time full training steps of the real Trainer (G and D, forward and backward) on synthetic 256x256 pairs."""
-    from ..training.trainer import Trainer
-
-    if disc not in DISCRIMINATORS:
-        raise ValueError(f"unknown discriminator {disc!r}; choose from {', '.join(sorted(DISCRIMINATORS))}")
-    with tempfile.TemporaryDirectory(prefix="pathgan-bench-") as tmp:
-        data = write_synthetic_dataset(Path(tmp) / "data", pairs=batch, splits=("train",))
-        cfg = TrainConfig(data=str(data), out=str(Path(tmp) / "run"), batch_size=batch, device=str(device), diversity_weight=diversity_weight,
-                          generator=GeneratorConfig(ngf=ngf), discriminator=DiscriminatorConfig(arch=disc, ndf=ndf))
-        trainer = Trainer(cfg)
-        trainer.G_train.train()
-        trainer.D_train.train()
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        for _ in range(2):
-            trainer.train_step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t = time.perf_counter()
-        for _ in range(steps):
-            trainer.train_step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        dt = time.perf_counter() - t
-    return {"disc": disc, "batch": batch, "images_per_s": batch * steps / dt, "s_per_step": dt / steps, "peak_mib": _peak_bytes(device) / 2**20}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    s = p.add_argument_group("synth")
+    s.add_argument("--checkpoints", nargs="*", default=SHIPPED, help="generators to time (default: the shipped ones)")
+    s.add_argument("--no-paper", dest="paper", action="store_false", help="skip the paper's full-size generator (ngf 64)")
+    s.add_argument("--repeats", type=int, default=10, help="batch-1 timings per path; batch 8 gets a quarter (at least 2)")
+    s.add_argument("--large", type=int, default=1024, help="side of the large mask timed end to end")
+    t = p.add_argument_group("train")
+    t.add_argument("--batch-sizes", default="1,8", help="comma-separated (default: 1,8)")
+    t.add_argument("--discs", default=",".join(sorted(DISCRIMINATORS)), help="discriminators to time, from the registry")
+    t.add_argument("--ngf", type=int, default=GeneratorConfig.ngf, help="generator width (default: the paper's)")
+    t.add_argument("--ndf", type=int, default=DiscriminatorConfig.ndf, help="discriminator width (default: the paper's)")
+    t.add_argument("--diversity-weight", type=float, default=TrainConfig.diversity_weight, help="mode-seeking term (>0 doubles G work)")
+    t.add_argument("--steps", type=int, default=5, help="timed steps per setting, after 2 warm-up steps")
 
 
 def run(args) -> int:
     device = best_device(args.device)
-    where = describe_device(device) if device.type == "cuda" else f"{cpu_model()} ({torch.get_num_threads()} threads)"
-    print(f"training throughput of Trainer.train_step, 256x256, ngf {args.ngf}, ndf {args.ndf}, diversity weight {args.diversity_weight}, "
-          f"on {where}, torch {torch.__version__}")
-    print(f"{'disc':<10}{'batch':>6}{'images/s':>12}{'s/step':>10}{'peak MiB':>12}")
+    print(f"$ {reproducing_command(args, device)}")
+    print(f"on {describe_hardware(device)}, torch {torch.__version__}")
+    return run_synth(args, device) if args.what == "synth" else run_train(args, device)
+
+
+def reproducing_command(args, device: torch.device) -> str:
+    """The command with every option spelled out, printed above the figures."""
+    if args.what == "synth":
+        opts = ["--checkpoints", *args.checkpoints, *([] if args.paper else ["--no-paper"]), "--repeats", str(args.repeats), "--large", str(args.large)]
+    else:
+        opts = ["--batch-sizes", args.batch_sizes, "--discs", args.discs, "--ngf", str(args.ngf), "--ndf", str(args.ndf),
+                "--diversity-weight", str(args.diversity_weight), "--steps", str(args.steps)]
+    return shlex.join(["python", "-m", "pathgan", "bench", args.what, *opts, "--device", str(device)])
+
+
+def run_synth(args, device: torch.device) -> int:
+    rates = machine_rates(device)
+    print("measured matrix rate (2048x2048 product): " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in rates.items()))
+    print(f"tile 256 px; batch 1: median and p90 of {args.repeats}; batch 8: best per tile; ratios are to the plain forward at batch 1 "
+          f"in this run; matrix share: batch-8 forward FLOPs/s over the measured rate of its precision")
+    for name, generator, config in synth_networks(args.checkpoints, args.paper, device):
+        rows = bench_synth_network(name, generator, config, device, args.repeats, rates, args.large)
+        base = rows[0].b1_median_ms
+        print(f"\n{name}: {rows[0].flops / 1e9:.2f} GFLOP per tile")
+        print(f"  {'path':<62}{'b1 median':>10}{'b1 p90':>9}{'ratio':>7}{'b8 /tile':>10}{'ratio':>7}{'matrix':>8}")
+        for r in rows:
+            print(f"  {r.path:<62}{r.b1_median_ms:>8.0f}ms{r.b1_p90_ms:>7.0f}ms{r.b1_median_ms / base:>7.2f}"
+                  f"{r.b8_ms_per_tile:>8.0f}ms{r.b8_ms_per_tile / base:>7.2f}{100 * r.matrix_fraction:>7.0f}%")
+        large = {r.path.split(":")[0]: r.extra[f"{args.large}px_s"] for r in rows[1:]}
+        alone = rows[1].extra["one_tile_at_a_time_s"]
+        print(f"  {args.large}x{args.large} mask, 1 seed, end to end: " + ", ".join(f"{k} {v:.2f} s" for k, v in large.items())
+              + f"; one tile at a time in fp32 (the path before batching) {alone:.2f} s; "
+              + f"plain forward x tiles {rows[0].b1_median_ms * _tiles(args.large) / 1000:.2f} s")
+    return 0
+
+
+def _tiles(side: int) -> int:
+    from ..tiling import tile_starts
+
+    return len(tile_starts(side)) ** 2
+
+
+def run_train(args, device: torch.device) -> int:
+    print(f"training throughput of Trainer.train_step, 256x256, ngf {args.ngf}, ndf {args.ndf}, diversity weight {args.diversity_weight}")
+    print(f"{'disc':<10}{'batch':>6}  {'path':<26}{'images/s':>10}{'s/step':>9}{'data ms':>9}{'peak MiB':>10}")
     for disc in args.discs.split(","):
         for b in (int(v) for v in args.batch_sizes.split(",")):
-            r = bench_train(disc.strip(), b, args.ngf, args.ndf, args.steps, device, args.diversity_weight)
-            print(f"{r['disc']:<10}{r['batch']:>6}{r['images_per_s']:>12.2f}{r['s_per_step']:>10.2f}{r['peak_mib']:>12.0f}", flush=True)
+            for fast in (False, True):
+                r = bench_train(disc.strip(), b, args.ngf, args.ndf, args.steps, device, args.diversity_weight, fast)
+                print(f"{r['disc']:<10}{r['batch']:>6}  {r['path']:<26}{r['images_per_s']:>10.2f}{r['s_per_step']:>9.2f}"
+                      f"{r['data_ms']:>9.1f}{r['peak_mib']:>10.0f}", flush=True)
     return 0

@@ -6,6 +6,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+from ..devices import PRECISIONS
 from ..masks import read_mask
 from ..seeds import parse_seeds
 from ..synthesis import Synthesizer
@@ -17,6 +18,8 @@ def add_arguments(p):
     p.add_argument("--seeds", default="0", help="e.g. 0-7 or 0,3,5 (default: 0)")
     p.add_argument("--out", required=True, help="output folder; files are <mask>_seed<NNNN>.png")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if present)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: bf16 autocast where the hardware has bf16 units, else fp32 (default); fp32: the exact path; bf16")
     p.add_argument("--lossless", action="store_true", help="skip the checkpoint's JPEG matching (colour calibration still applies)")
 
 
@@ -34,7 +37,7 @@ def list_mask_files(masks: str | Path) -> list[Path]:
 
 def run(args) -> int:
     seeds = parse_seeds(args.seeds)
-    synth = Synthesizer.from_checkpoint(args.checkpoint, args.device)
+    synth = Synthesizer.from_checkpoint(args.checkpoint, args.device, args.precision)
     if args.lossless:
         synth.post_processing = synth.post_processing.without_compression()
     files = list_mask_files(args.masks)

@@ -92,4 +92,6 @@ class UNetGenerator(nn.Module):
             skips.append(x)
         for i, block in enumerate(self.up):
             x = torch.cat([block(x, rngs), skips[-2 - i]], 1)
-        return torch.tanh(self.last(x))
+        # The output layer stays fp32 under autocast: its rounding lands on the pixels (bf16 there doubled the mean error).
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.tanh(self.last(x.float()))

@@ -36,8 +36,11 @@ class TrainConfig:
     keep_snapshots: bool = _f(False, "also keep generator-stepNNNNNN.safetensors at every checkpoint (for metric-vs-step curves)")
     log_every: int = _f(10, "steps between metrics.jsonl lines")
     half_weights: bool = _f(False, "store generator weights as float16 (halves the file)")
-    bf16: bool = _f(True, "bf16 autocast on CUDA (ignored on CPU)")
-    channels_last: bool = _f(True, "channels_last memory format on CUDA")
+    bf16: bool = _f(True, "bf16 autocast where the device multiplies bf16 natively (CUDA; CPUs with AMX-BF16 or AVX512-BF16); "
+                    "elsewhere, and with --no-bf16, fp32")
+    channels_last: bool = _f(True, "channels_last memory format where it helps (CUDA, bf16, CPUs with AVX-512)")
+    data_workers: int = _f(0, "0: the pairs are decoded once and held in memory (small datasets, such as CoNSeP's 110 MB); "
+                           "N: N loader processes read and augment each batch from disk ahead of the step (datasets too large to hold)")
     compile: bool = _f(False, "torch.compile the networks (CUDA)")
     init_generator: str = _f("", "start from this generator checkpoint (fine-tuning); its architecture replaces the generator flags")
     init_discriminator: str = _f("", "start the discriminator from these weights (a run's discriminator.safetensors) instead of fresh")

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import time
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..checkpoint import CheckpointError, atomic_write, file_sha256, load_generator, read_config, save_generator
-from ..devices import describe_device
+from ..devices import autocast, describe_device, fast_memory_format, resolve_precision
 from ..dataset import PairedDataset, dataset_fingerprint, scan_dataset
 from ..images import read_rgb
 from ..masks import read_mask
@@ -64,6 +63,20 @@ def batch_indices(n: int, global_batch: int, seed: int, step: int) -> tuple[int,
     return epoch, perm[pos * global_batch : (pos + 1) * global_batch].tolist()
 
 
+class _StepBatches(torch.utils.data.Sampler):
+    """The (epoch, index) items of one process's share of each step's batch, from `start` on: what `batch_indices` gives."""
+
+    def __init__(self, n: int, global_batch: int, seed: int, start: int, lo: int, count: int):
+        self.n, self.global_batch, self.seed, self.start, self.lo, self.count = n, global_batch, seed, start, lo, count
+
+    def __iter__(self):
+        step = self.start
+        while True:
+            epoch, idx = batch_indices(self.n, self.global_batch, self.seed, step)
+            yield [(epoch, i) for i in idx[self.lo : self.lo + self.count]]
+            step += 1
+
+
 def git_commit() -> str:
     """The checkout's commit, with '+changes' when it has uncommitted ones; 'unknown' outside a git history."""
     def git(*args) -> subprocess.CompletedProcess:
@@ -93,7 +106,10 @@ class Trainer:
         # Every problem in the data is reported before step 1.
         scan = scan_dataset(cfg.data, cfg.split, cfg.scheme or None)
         self.class_map = self._class_map(cfg, scan.scheme)
-        self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed, class_map=self.class_map)
+        if cfg.data_workers < 0:
+            raise ValueError(f"--data-workers must be 0 or more, not {cfg.data_workers}")
+        self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed, class_map=self.class_map, in_memory=cfg.data_workers == 0)
+        self._loader, self._loader_step = None, None
         if self.dist.is_main:  # what training will see, before step 1
             lines, warnings = self.data.summary(Path(cfg.data), cfg.split)
             print("\n".join(lines + [f"warning: {w}" for w in warnings]), flush=True)
@@ -131,7 +147,8 @@ class Trainer:
             # CPU work is only data loading; several processes with all-core thread pools starved each
             # other 30-fold on a 16-core GPU host (5 vs 160 images/s).
             torch.set_num_threads(min(torch.get_num_threads(), 4))
-        fmt = torch.channels_last if cuda and cfg.channels_last else torch.contiguous_format
+        self.precision = resolve_precision("auto" if cfg.bf16 else "fp32", self.device)
+        fmt = fast_memory_format(self.device, self.precision) if cfg.channels_last else torch.contiguous_format
         self.G.to(self.device, memory_format=fmt)
         self.D.to(self.device, memory_format=fmt)
         self.fmt = fmt
@@ -156,7 +173,7 @@ class Trainer:
             self.D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids, broadcast_buffers=False)
         if cfg.compile:
             self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
-        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and cfg.bf16 else nullcontext()
+        self.autocast = autocast(self.device, self.precision)
         self._stop_signal = None
         self._last_saved = self.step  # named in the NaN message, so defined before any step runs
 
@@ -224,6 +241,7 @@ class Trainer:
             "disc": self.cfg.discriminator.arch,
             "commit": git_commit(),
             "device": describe_device(self.device),
+            "precision": self.precision,
             "processes": self.dist.world,
             "wall_time_s": round(self.wall_time, 1),
             "train_config": self.cfg.to_dict(),
@@ -258,14 +276,27 @@ class Trainer:
         self.data.set_epoch(epoch)
         lo = self.dist.rank * self.local_batch
         mine = idx[lo : lo + self.local_batch]
-        onehot, real = zip(*(self.data[i] for i in mine))
-        onehot = torch.stack(onehot).to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
-        real = torch.stack(real).to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
+        if self.cfg.data_workers:
+            onehot, real = self._next_loaded_batch()
+        else:
+            onehot, real = (torch.stack(t) for t in zip(*(self.data[i] for i in mine)))
+        onehot = onehot.to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
+        real = real.to(self.device, non_blocking=True).contiguous(memory_format=self.fmt)
         rngs = None
         if self.cfg.seeded_noise:
             # Noise keyed by (seed, step, position in the global batch): the same for 1 or N processes.
             rngs = [torch_generator(self.cfg.seed, self.step, lo + j, 0) for j in range(len(mine))]
         return onehot, real, rngs, [lo + j for j in range(len(mine))]
+
+    def _next_loaded_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This step's batch from the loader workers, which read ahead; the same items and augmentations as in memory."""
+        if self._loader is None or self._loader_step != self.step:  # first use, or out of step (resumed, or asked twice)
+            sampler = _StepBatches(len(self.data), self.cfg.batch_size, self.cfg.seed, self.step, self.dist.rank * self.local_batch, self.local_batch)
+            self._loader = iter(torch.utils.data.DataLoader(self.data, batch_sampler=sampler, num_workers=self.cfg.data_workers))
+            self._loader_step = self.step
+        onehot, real = next(self._loader)
+        self._loader_step += 1
+        return onehot, real
 
     def train_step(self) -> dict:
         cfg = self.cfg
@@ -362,7 +393,8 @@ class Trainer:
         if not self.dist.is_main:
             return None
         path = self.out / "samples" / f"step_{self.step:06d}.png"
-        synth = Synthesizer(self.exported_generator, self.scheme, self.device, {"class_map": self.class_map.to_dict()} if self.class_map else None)
+        synth = Synthesizer(self.exported_generator, self.scheme, self.device, {"class_map": self.class_map.to_dict()} if self.class_map else None,
+                            self.precision, memory_format=self.fmt)  # the training layout stays as it is
         try:
             write_sample_grid(path, sample_grid(synth, *self._samples))
         finally:
