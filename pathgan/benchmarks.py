@@ -11,14 +11,16 @@ import io
 import resource
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .checkpoint import load_generator
 from .devices import bf16_units
+from .layouts import random_layout
 from .models import DISCRIMINATORS, DiscriminatorConfig, GeneratorConfig, build_generator
 from .schemes import CONSEP
 from .synthesis import SYNTH_BATCH, Synthesizer
@@ -74,14 +76,14 @@ def _times(fn, repeats: int, device: torch.device) -> list[float]:
 # ---- synthesis ------------------------------------------------------------------------------
 @dataclass
 class SynthRow:
-    network: str
-    path: str  # what ran, in words
+    label: str  # "plain eager fp32 forward", "fp32 path" or "fast path"
+    how: str  # what ran, in words ("" for the plain forward)
     b1_median_ms: float
     b1_p90_ms: float
     b8_ms_per_tile: float
     flops: int
     rate: float  # the matrix rate this path is read against (FLOP/s)
-    extra: dict = field(default_factory=dict)
+    large_mask_s: float | None = None  # the large mask end to end, one seed
 
     @property
     def matrix_fraction(self) -> float:
@@ -89,13 +91,13 @@ class SynthRow:
         return self.flops / (self.b8_ms_per_tile / 1000) / self.rate
 
 
-def bench_synth_network(name: str, generator: torch.nn.Module, config: dict | None, device: torch.device, repeats: int,
-                        rates: dict[str, float], large: int = 1024) -> list[SynthRow]:
-    """One network: a plain eager fp32 forward, the fp32 path and the fast path, at batch 1 and 8, and a large mask."""
+def bench_synth_network(generator: torch.nn.Module, config: dict | None, device: torch.device, repeats: int,
+                        rates: dict[str, float], large: int = 1024) -> tuple[list[SynthRow], float]:
+    """One network: a plain eager fp32 forward, the fp32 path and the fast path, at batch 1 and 8, and a large mask.
+    Returns the rows and the large mask's time one tile at a time in fp32 (the path before batching)."""
     rng = np.random.default_rng(0)
-    ids = _layout(TILE, 0)
+    ids = random_layout(TILE, 0, CONSEP)
     flops = forward_flops(generator.to(device, memory_format=torch.contiguous_format).eval(), generator.cfg.num_classes, device)
-    rows = []
 
     x1 = mask_to_onehot(ids, generator.cfg.num_classes)[None].to(device)
     x8 = x1.expand(SYNTH_BATCH, -1, -1, -1).contiguous()
@@ -104,24 +106,19 @@ def bench_synth_network(name: str, generator: torch.nn.Module, config: dict | No
         with torch.no_grad():
             generator(x)
 
-    generator.to(memory_format=torch.contiguous_format)
     b1 = _times(lambda: plain(x1), repeats, device)
     b8 = _times(lambda: plain(x8), max(2, repeats // 4), device)
-    rows.append(SynthRow(name, "plain eager fp32 forward", *_b1(b1), 1000 * min(b8) / SYNTH_BATCH, flops, rates["fp32"]))
+    rows = [SynthRow("plain eager fp32 forward", "", *_b1(b1), 1000 * min(b8) / SYNTH_BATCH, flops, rates["fp32"])]
 
-    big = _layout(large, 1)
-    for label, precision in (("fp32", "fp32"), ("fast", "auto")):
+    big = random_layout(large, 1, CONSEP)
+    for label, precision in (("fp32 path", "fp32"), ("fast path", "auto")):
         synth = Synthesizer(generator, CONSEP, device, config, precision)
         b1 = _times(lambda: synth.generate(ids, [int(rng.integers(1 << 30))]), repeats, device)
         b8 = _times(lambda: synth.generate(ids, list(range(SYNTH_BATCH))), max(2, repeats // 4), device)
         t_big = min(_times(lambda: synth.generate(big, [0]), 1, device))
-        rate = rates["bf16" if synth.precision == "bf16" else "fp32"]
-        rows.append(SynthRow(name, f"{label} path: {synth.describe()}", *_b1(b1), 1000 * min(b8) / SYNTH_BATCH, flops, rate,
-                             {f"{large}px_s": t_big}))
-    # The path before batching: every tile of the large mask alone, in fp32.
+        rows.append(SynthRow(label, synth.describe(), *_b1(b1), 1000 * min(b8) / SYNTH_BATCH, flops, rates[synth.precision], t_big))
     one_by_one = Synthesizer(generator, CONSEP, device, config, "fp32", batch_size=1)
-    rows[1].extra["one_tile_at_a_time_s"] = min(_times(lambda: one_by_one.generate(big, [0]), 1, device))
-    return rows
+    return rows, min(_times(lambda: one_by_one.generate(big, [0]), 1, device))
 
 
 def _b1(times: list[float]) -> tuple[float, float]:
@@ -129,17 +126,9 @@ def _b1(times: list[float]) -> tuple[float, float]:
     return float(np.median(ms)), float(np.percentile(ms, 90))
 
 
-def _layout(size: int, seed: int) -> np.ndarray:
-    from .layouts import random_layout
-
-    return random_layout(size, seed, CONSEP)
-
-
 def synth_networks(checkpoints: list[str], paper: bool, device: torch.device) -> list[tuple[str, torch.nn.Module, dict | None]]:
     """The shipped (or named) checkpoints, and the paper's full-size generator (Table 1: ngf 64, no deep noise) with
     fresh weights, whose speed does not depend on training."""
-    from .checkpoint import load_generator
-
     nets = []
     for path in checkpoints:
         generator, scheme, config = load_generator(path, device=device)

@@ -6,6 +6,7 @@ multiplies bf16 natively (CUDA, or a CPU with AMX-BF16 or AVX512-BF16), since el
 """
 from __future__ import annotations
 
+import functools
 import platform
 from contextlib import nullcontext
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
+PRECISION_HELP = "auto: bf16 autocast where the hardware has bf16 units, else fp32 (default); fp32: the exact path; bf16"
 # CPU flags that decide the fast path, printed beside every benchmark figure.
 RELEVANT_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16")
 
@@ -33,26 +35,29 @@ def describe_device(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def cpu_model() -> str:
+@functools.cache
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo, read once; empty where there is none."""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or "unknown CPU"
+    return fields
+
+
+def cpu_model() -> str:
+    return _cpuinfo().get("model name") or platform.processor() or "unknown CPU"
 
 
 def cpu_flags() -> list[str]:
     """Which of RELEVANT_CPU_FLAGS this CPU has (from /proc/cpuinfo; empty where it cannot be read)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                have = set(line.split(":", 1)[1].split())
-                return [f for f in RELEVANT_CPU_FLAGS if f in have]
-    except OSError:
-        pass
-    return []
+    have = set(_cpuinfo().get("flags", "").split())
+    return [f for f in RELEVANT_CPU_FLAGS if f in have]
 
 
 def bf16_units(device: torch.device) -> str | None:

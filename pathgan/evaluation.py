@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from . import __version__
-from .devices import PRECISIONS
+from .devices import PRECISION_HELP, PRECISIONS
 from .dataset import checkpoint_data_scheme, scan_dataset
 from .images import read_rgb
 from .masks import read_mask
@@ -73,8 +73,7 @@ class EvaluationConfig:
     train_split: str = field(default="train", metadata={"help": "split the generator was trained on (memorisation and the floor)"})
     seeds: str = field(default="0-3", metadata={"help": "seeds per mask, e.g. 0-3 or 0,5,9"})
     out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem> in the project"})
-    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": "synthesis precision: auto (bf16 where the hardware "
-                           "has bf16 units, else fp32), fp32 (the exact path) or bf16"})
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": f"synthesis precision: {PRECISION_HELP}"})
     mask_fidelity: bool = field(default=True, metadata={"help": "segment the tiles with a segmenter trained (once, cached) on the train "
                                 "split and score them against their masks, beside the real tiles"})
 

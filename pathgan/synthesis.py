@@ -93,23 +93,21 @@ class Synthesizer:
     def _probe(self, i: int) -> tuple[torch.Tensor, torch.Generator]:
         """The i-th probe tile: a random one-hot mask and its noise generator, the same every time."""
         classes = self.generator.cfg.num_classes
-        ids = torch.randint(0, classes + 1, (TILE, TILE), generator=torch.Generator().manual_seed(i))
-        return torch.nn.functional.one_hot(ids, classes + 1)[..., 1:].permute(2, 0, 1).float()[None], torch.Generator().manual_seed(1000 + i)
+        ids = np.random.default_rng(i).integers(0, classes + 1, (TILE, TILE), dtype=np.uint8)
+        return mask_to_onehot(ids, classes)[None], torch.Generator().manual_seed(1000 + i)
 
     def _is_exact(self, size: int) -> bool:
         """Whether every position of a batch of `size` gives the bits of its tile alone, on this path and machine (checked once)."""
         with self._probe_lock:
-            return self._check_exact(size)
-
-    def _check_exact(self, size: int) -> bool:
-        if size not in self.exact_sizes:
+            if size in self.exact_sizes:
+                return self.exact_sizes[size]
             while len(self._probe_alone) < size:
                 x, g = self._probe(len(self._probe_alone))
                 self._probe_alone.append(self._forward(x, [g]))
             probes = [self._probe(i) for i in range(size)]  # fresh generators: the batch draws the same noise as each tile alone did
             batch = self._forward(torch.cat([x for x, _ in probes]), [g for _, g in probes])
             self.exact_sizes[size] = torch.equal(batch, torch.cat(self._probe_alone[:size]))
-        return self.exact_sizes[size]
+            return self.exact_sizes[size]
 
     @torch.inference_mode()
     def _run(self, onehot: torch.Tensor, rngs: list[torch.Generator]) -> torch.Tensor:
@@ -141,9 +139,9 @@ class Synthesizer:
             ids = self.class_map.apply(ids)
         onehot = mask_to_onehot(ids, self.class_map.target.num_classes if self.class_map else self.scheme.num_classes)
         origins = [(y, x) for y in tile_starts(H) for x in tile_starts(W)]
+        single = len(origins) == 1
         window = torch.from_numpy(blend_window())
         acc = torch.zeros(len(seeds), 3, H, W)
-        weight = torch.zeros(1, 1, H, W)
         # Whole batches of (tile, seed) jobs, so a large mask with one seed batches as well as many seeds do.
         jobs = [(y, x, s) for y, x in origins for s in range(len(seeds))]
         step = self.batch_size * max(1, 64 // self.batch_size)  # bounds the one-hot inputs held at once
@@ -152,12 +150,13 @@ class Synthesizer:
             tiles = torch.stack([onehot[:, y : y + TILE, x : x + TILE] for y, x, _ in chunk])
             out = self._run(tiles, [torch_generator(seeds[s], y, x) for y, x, s in chunk])  # each tile's randomness is its own
             for (y, x, s), o in zip(chunk, out):
-                if len(origins) == 1:
+                if single:
                     acc[s] = o
                 else:
                     acc[s, :, y : y + TILE, x : x + TILE] += o * window
-            if len(origins) > 1:
-                for y, x, s in chunk:
-                    if s == 0:
-                        weight[:, :, y : y + TILE, x : x + TILE] += window
-        return acc if len(origins) == 1 else acc / weight
+        if single:
+            return acc
+        weight = torch.zeros(1, 1, H, W)
+        for y, x in origins:
+            weight[:, :, y : y + TILE, x : x + TILE] += window
+        return acc / weight

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..checkpoint import CheckpointError
-from ..devices import PRECISIONS
+from ..devices import PRECISION_HELP, PRECISIONS
 from ..layouts import random_layout
 from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask, remap_ids
 from ..paths import ASSETS_DIR, BUNDLED_PAIRS, FINETUNE_DIR, PROJECT_ROOT
@@ -89,8 +89,7 @@ def parse_args(argv: list[str] | None = None, environ: dict | None = None) -> tu
                    help="paired dataset for the Compare tab, e.g. ../shared/data/consep (env PATHGAN_COMPARE_DATA)")
     p.add_argument("--device", default=env.get("PATHGAN_DEVICE") or "auto", help="auto, cpu, cuda or cuda:N (env PATHGAN_DEVICE)")
     p.add_argument("--precision", choices=PRECISIONS, default=env.get("PATHGAN_PRECISION") or "auto",
-                   help="synthesis: auto (bf16 autocast where the hardware has bf16 units, else fp32), fp32 (the exact path) or bf16 "
-                        "(env PATHGAN_PRECISION)")
+                   help=f"synthesis: {PRECISION_HELP} (env PATHGAN_PRECISION)")
     p.add_argument("--concurrency", type=int, default=int(env["PATHGAN_CONCURRENCY"]) if env.get("PATHGAN_CONCURRENCY") else None,
                    help="syntheses run at once (env PATHGAN_CONCURRENCY; default 1 on CPU, 2 on a GPU)")
     p.add_argument("--db", default=env.get("PATHGAN_STUDY_DB") or str(DEFAULT_DB),

@@ -13,6 +13,7 @@ from ..benchmarks import bench_synth_network, bench_train, machine_rates, synth_
 from ..devices import best_device, describe_hardware
 from ..models import DISCRIMINATORS, DiscriminatorConfig, GeneratorConfig
 from ..paths import PROJECT_ROOT
+from ..tiling import tile_starts
 from ..training.config import TrainConfig
 
 SHIPPED = [str(PROJECT_ROOT / "checkpoints" / f"consep-{d}.safetensors") for d in ("vanilla", "patchgan")]
@@ -59,25 +60,19 @@ def run_synth(args, device: torch.device) -> int:
     print(f"tile 256 px; batch 1: median and p90 of {args.repeats}; batch 8: best per tile; ratios are to the plain forward at batch 1 "
           f"in this run; matrix share: batch-8 forward FLOPs/s over the measured rate of its precision")
     for name, generator, config in synth_networks(args.checkpoints, args.paper, device):
-        rows = bench_synth_network(name, generator, config, device, args.repeats, rates, args.large)
+        rows, alone = bench_synth_network(generator, config, device, args.repeats, rates, args.large)
         base = rows[0].b1_median_ms
         print(f"\n{name}: {rows[0].flops / 1e9:.2f} GFLOP per tile")
         print(f"  {'path':<62}{'b1 median':>10}{'b1 p90':>9}{'ratio':>7}{'b8 /tile':>10}{'ratio':>7}{'matrix':>8}")
         for r in rows:
-            print(f"  {r.path:<62}{r.b1_median_ms:>8.0f}ms{r.b1_p90_ms:>7.0f}ms{r.b1_median_ms / base:>7.2f}"
+            path = f"{r.label}: {r.how}" if r.how else r.label
+            print(f"  {path:<62}{r.b1_median_ms:>8.0f}ms{r.b1_p90_ms:>7.0f}ms{r.b1_median_ms / base:>7.2f}"
                   f"{r.b8_ms_per_tile:>8.0f}ms{r.b8_ms_per_tile / base:>7.2f}{100 * r.matrix_fraction:>7.0f}%")
-        large = {r.path.split(":")[0]: r.extra[f"{args.large}px_s"] for r in rows[1:]}
-        alone = rows[1].extra["one_tile_at_a_time_s"]
-        print(f"  {args.large}x{args.large} mask, 1 seed, end to end: " + ", ".join(f"{k} {v:.2f} s" for k, v in large.items())
+        tiles = len(tile_starts(args.large)) ** 2
+        print(f"  {args.large}x{args.large} mask, 1 seed, end to end: " + ", ".join(f"{r.label} {r.large_mask_s:.2f} s" for r in rows[1:])
               + f"; one tile at a time in fp32 (the path before batching) {alone:.2f} s; "
-              + f"plain forward x tiles {rows[0].b1_median_ms * _tiles(args.large) / 1000:.2f} s")
+              + f"plain forward x tiles {rows[0].b1_median_ms * tiles / 1000:.2f} s")
     return 0
-
-
-def _tiles(side: int) -> int:
-    from ..tiling import tile_starts
-
-    return len(tile_starts(side)) ** 2
 
 
 def run_train(args, device: torch.device) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from ..devices import PRECISIONS
+from ..devices import PRECISION_HELP, PRECISIONS
 from ..masks import read_mask
 from ..seeds import parse_seeds
 from ..synthesis import Synthesizer
@@ -18,8 +18,7 @@ def add_arguments(p):
     p.add_argument("--seeds", default="0", help="e.g. 0-7 or 0,3,5 (default: 0)")
     p.add_argument("--out", required=True, help="output folder; files are <mask>_seed<NNNN>.png")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if present)")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto",
-                   help="auto: bf16 autocast where the hardware has bf16 units, else fp32 (default); fp32: the exact path; bf16")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
     p.add_argument("--lossless", action="store_true", help="skip the checkpoint's JPEG matching (colour calibration still applies)")
 
 

@@ -37,12 +37,12 @@ MIGRATIONS = (  # version i+1 is MIGRATIONS[i]; append, never edit
 )
 
 
-
 def study_code() -> str:
     """A random study code that never starts with '-', which a shell command line would read as an option."""
     while (code := secrets.token_urlsafe(6)).startswith("-"):
         pass
     return code
+
 
 class StudyError(ValueError):
     """A request the study cannot take; the message says why, and nothing was written."""
