@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The lent-GPU run for the quality issue: three runs side by side for TRAIN_S seconds, all with resize-convolution
-# upsampling (no checkerboards) and an EMA of the generator:
-#   consep-patchgan     PatchGAN, feature matching (pix2pixHD) at weight FM
-#   consep-vanilla      vanilla, the same
-#   patchgan-fm         PatchGAN with feature matching at FM_CONTROL: the equal-budget comparison
-# Then every run's snapshots are scored on the test split (the FID-vs-step curves; the last snapshot at 4 seeds per
-# mask, the full protocol's 896 vs 224), and the two PatchGAN runs' last snapshots on the train split, which picks
-# the PatchGAN generator that comes back: the test split is only reported, never chosen on.
-# Brings back (8 files, 64 MiB at most): the chosen PatchGAN and the vanilla generator in 15 MB parts, their
-# discriminators as float16, and results.tgz (curves, logs, metrics, configs).
-# First use (fifth session, docs/results.md): TRAIN_S 370 gave 6,200-6,700 steps a run; four scoring processes at
-# once wrote only their first point in 160 s, so scoring now runs in one process with fewer points and more time.
-# Feature matching at weight 10 let both discriminators win (losses near 0.1) and did not help: FM=0 now trains
-# the two shipped-recipe runs without it, and the third run keeps it at FM_CONTROL for comparison.
+# The lent-GPU run for the quality issue (sixth session). Four runs side by side, all with resize-convolution
+# upsampling (no checkerboards), an EMA of the generator, no feature matching (it let the discriminators win in
+# the fifth session), and the learning rates decayed linearly to zero over the second half of a fixed step count:
+#   patchgan-l1x100   vanilla-l1x100   the shipped recipe's L1 weight (100, the paper's)
+#   patchgan-l1x10    vanilla-l1x10    L1 weight 10: L1 pulls towards the mean tile, the blur the issue describes
+# The step count is fixed up front, so the schedule finishes; TRAIN_S only guards the lease (SIGTERM saves).
+# PROBE_S=40 instead trains the four runs for that long and prints their speed (the first call), so STEPS can
+# be sized to the lease.
+# Then every run's last snapshot is scored on the train split, which picks the run of each discriminator that
+# goes on (the test split is only reported, never chosen on); the two picked runs' snapshots are also scored on
+# the test split for the FID-vs-step plot. Scoring is scripts/gpu_score.py, one process, which writes after every
+# score (under scripts/gpu_no_monai.py: the GPU image has no MONAI, and scoring never calls it).
+# Stage 2 continues each picked run for CONT_STEPS more steps from its raw generator and its discriminator
+# (fresh Adam moments and EMA), again constant and then decayed over the second half, and scores those on the
+# train split. In the sixth session stage 1 was 4,500 steps, and stage 2 was launched by hand with the same
+# flags after a first scoring attempt failed (no MONAI); this script now runs both stages in one go.
+# Brings back (8 files at most, 16 MiB each, 64 MiB together): each continued generator in 15 MB parts, its
+# discriminator as float16, and results.tgz (log tails, metrics, configs, scores).
 #
 # Inputs, staged in the git-ignored .gpu/ (the tool sends the checkout only, at most 64 MiB a call):
 #   .gpu/data/consep/{images,masks}/{train,test}  copied from ../shared/data/consep
@@ -21,46 +25,67 @@
 # The shipped checkpoints travel as tracked files (54 MB): untrack them for the two calls (git rm --cached, plus
 # a line in .git/info/exclude) and restore them afterwards (git reset, remove the line).
 set -u
-DATA=${DATA:-.gpu/data/consep}; TRAIN_S=${TRAIN_S:-270}; DEVICE=${DEVICE:-cuda}; FM=${FM:-0}; FM_CONTROL=${FM_CONTROL:-1}; LOG_EVERY=${LOG_EVERY:-50}; CKPT_EVERY=${CKPT_EVERY:-1000}
-RUNS=${RUNS:-/tmp/pathgan-runs}; mkdir -p "$RUNS" "$OUT"
-export PYTHONUNBUFFERED=1
+DATA=${DATA:-.gpu/data/consep}; TRAIN_S=${TRAIN_S:-360}; DEVICE=${DEVICE:-cuda}; STEPS=${STEPS:-4800}; LOG_EVERY=${LOG_EVERY:-50}
+CONT_STEPS=${CONT_STEPS:-3000}; CONT_S=${CONT_S:-170}; CKPT_EVERY=${CKPT_EVERY:-800}; SCORE_TRAIN_S=${SCORE_TRAIN_S:-110}; SCORE_TEST_S=${SCORE_TEST_S:-60}; RUNS=${RUNS:-/tmp/pathgan-runs}
+NAMES="patchgan-l1x100 vanilla-l1x100 patchgan-l1x10 vanilla-l1x10"
+mkdir -p "$RUNS/results" "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU visible (dry run?)"
 cat .gpu/inception.part-* > .gpu/default_1.pt 2>/dev/null
 INCEPTION=.gpu/default_1.pt; ls -la .gpu
-common="--data $DATA --scheme consep --steps 1000000 --batch-size 8 --checkpoint-every $CKPT_EVERY --keep-snapshots --sample-every 4000
- --log-every $LOG_EVERY --no-seeded-noise --half-weights --device $DEVICE --ngf 32 --ndf 64 --diversity-weight 1 --ema-decay 0.999 --upsample resize"
+shared="--data $DATA --scheme consep --batch-size 8 --keep-snapshots --log-every $LOG_EVERY --no-seeded-noise --half-weights
+ --device $DEVICE --diversity-weight 1 --ema-decay 0.999"
+common="$shared --steps $STEPS --lr-decay-steps $((STEPS / 2)) --checkpoint-every $CKPT_EVERY --sample-every 2400 --ngf 32 --ndf 64 --upsample resize"
 train() { name=$1; shift; timeout -s TERM "$TRAIN_S" python3 -m pathgan train $common --out "$RUNS/$name" "$@" > "$RUNS/$name.log" 2>&1; echo "$name exit $?"; }
-train consep-patchgan --disc patchgan --feature-matching-weight "$FM" &
-train consep-vanilla --disc vanilla --feature-matching-weight "$FM" &
-train patchgan-fm --disc patchgan --feature-matching-weight "$FM_CONTROL" &
-# Fail fast, while the machine is warm enough to rerun: every run must be logging within 60 s.
-sleep 60
-for n in consep-patchgan consep-vanilla patchgan-fm; do
-  if [ ! -s "$RUNS/$n/metrics.jsonl" ]; then echo "FAILED TO START: $n"; tail -n 30 "$RUNS/$n.log"; pkill -f "pathgan train"; exit 3; fi
-  echo "$n: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"
-done
+if [ "${PROBE_S:-0}" -gt 0 ]; then TRAIN_S=$PROBE_S; fi
+train patchgan-l1x100 --disc patchgan --l1-weight 100 &
+train vanilla-l1x100 --disc vanilla --l1-weight 100 &
+train patchgan-l1x10 --disc patchgan --l1-weight 10 &
+train vanilla-l1x10 --disc vanilla --l1-weight 10 &
+sleep 45
+for n in $NAMES; do echo "$n at 45 s: $(tail -n 1 "$RUNS/$n/metrics.jsonl" 2>/dev/null || tail -n 5 "$RUNS/$n.log")"; done
 wait
-for n in consep-patchgan consep-vanilla patchgan-fm; do echo "$n final: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"; rm -f "$RUNS/$n/train_state.pt"; done
-mkdir -p "$RUNS/results"
-score() { timeout "${SCORE_S:-120}" python3 -m pathgan curves --data "$DATA" --inception-weights "$INCEPTION" --out "$RUNS/results/$1.json" "${@:2}" > "$RUNS/results/$1.log" 2>&1; echo "curves $1 exit $?"; }
-if [ -s "$INCEPTION" ]; then
-  score train-split --runs "$RUNS/consep-patchgan" "$RUNS/patchgan-fm" --split train --max-points 1 --point-seeds 0 --final-seeds 0
-  score test-split --runs "$RUNS/consep-patchgan" "$RUNS/consep-vanilla" "$RUNS/patchgan-fm" --max-points 2 --final-seeds 0
-else echo "NO INCEPTION WEIGHTS: curves skipped"; fi
-pick=$(python3 - "$RUNS/results/train-split.json" <<'EOF'
+if [ "${PROBE_S:-0}" -gt 0 ]; then
+  for n in $NAMES; do echo "$n probe: $(tail -n 3 "$RUNS/$n/metrics.jsonl" | tr '\n' ' ')"; done
+  rm -rf "$RUNS"; exit 0
+fi
+for n in $NAMES; do echo "$n final: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"; done
+score() { timeout "$1" python3 scripts/gpu_no_monai.py scripts/gpu_score.py --data "$DATA" --inception-weights "$INCEPTION" "${@:2}"; echo "score exit $?"; }
+score "$SCORE_TRAIN_S" --split train --points 1 --out "$RUNS/results/train-split.json" --runs $(for n in $NAMES; do echo "$RUNS/$n"; done) \
+  > "$RUNS/results/train-split.log" 2>&1
+cat "$RUNS/results/train-split.log"
+picks=$(python3 - "$RUNS/results/train-split.json" <<'EOF'
 import json, sys
 try:
     runs = json.load(open(sys.argv[1]))["runs"]
-    print(min(runs.items(), key=lambda kv: kv[1]["final"]["fid"])[0])
-except Exception as e:  # no scores: the feature-matching run, as planned
-    print("consep-patchgan")
+except Exception:
+    runs = {}
+for disc in ("patchgan", "vanilla"):  # lowest train-split FID of each discriminator; unscored: the shipped L1 weight
+    scored = {name: r[-1]["fid"] for name, r in runs.items() if name.startswith(disc + "-")}
+    print(min(scored, key=scored.get) if scored else f"{disc}-l1x100")
 EOF
 )
-echo "PatchGAN brought back: $pick"; echo "$pick" > "$RUNS/results/picked.txt"
-for n in "$pick" consep-vanilla; do
+echo "brought back: $picks"; echo "$picks" > "$RUNS/results/picked.txt"
+score "$SCORE_TEST_S" --split test --points 4 --out "$RUNS/results/test-split.json" --runs $(for n in $picks; do echo "$RUNS/$n"; done) \
+  > "$RUNS/results/test-split.log" 2>&1
+cat "$RUNS/results/test-split.log"
+for n in $picks; do  # stage 2
+  d=${n%%-*}
+  timeout -s TERM "$CONT_S" python3 -m pathgan train $shared --steps "$CONT_STEPS" --lr-decay-steps $((CONT_STEPS / 2)) --checkpoint-every 1500 \
+    --sample-every 100000 --disc "$d" --l1-weight "${n##*l1x}" --init-generator "$RUNS/$n/generator-raw.safetensors" \
+    --init-discriminator "$RUNS/$n/discriminator.safetensors" --out "$RUNS/$d-cont" > "$RUNS/$d-cont.log" 2>&1 &
+done
+wait
+conts=$(for n in $picks; do echo "${n%%-*}-cont"; done)
+for n in $conts; do
+  echo "$n final: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"
   split -b 15M "$RUNS/$n/generator.safetensors" "$OUT/$n.generator.part-"
   python3 -c "import sys; from safetensors.torch import load_file, save_file; save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(sys.argv[1]).items()}, sys.argv[2])" \
     "$RUNS/$n/discriminator.safetensors" "$OUT/$n.discriminator-fp16.safetensors"
 done
-tar czf "$OUT/results.tgz" -C "$RUNS" --exclude='*.safetensors' --exclude='train_state.pt' --exclude='samples' .
+score "$SCORE_TRAIN_S" --split train --points 1 --out "$RUNS/results/cont-train-split.json" --runs $(for n in $conts; do echo "$RUNS/$n"; done) \
+  > "$RUNS/results/cont-train-split.log" 2>&1
+cat "$RUNS/results/cont-train-split.log"
+for f in "$RUNS"/*.log; do tail -c 3000 "$f" > "${f%.log}.logtail"; done  # the full logs hold tqdm's bar: megabytes
+tar czf "$OUT/results.tgz" -C "$RUNS" --exclude='*.safetensors' --exclude='*.log' --exclude='train_state.pt' --exclude=samples .
 ls -la "$OUT"

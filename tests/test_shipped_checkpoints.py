@@ -14,9 +14,17 @@ from pathgan.synthesis import Synthesizer
 CARD = (PROJECT_ROOT / "checkpoints" / "README.md").read_text()
 
 
-@pytest.mark.parametrize("disc", ["patchgan", "vanilla"])
-def test_shipped_checkpoint(disc):
-    path = PROJECT_ROOT / "checkpoints" / f"consep-{disc}.safetensors"
+# The paper's transposed-convolution generators, and the resize-convolution ones trained with their discriminators.
+SHIPPED = ["consep-patchgan", "consep-vanilla", "consep-patchgan-resize", "consep-vanilla-resize"]
+
+
+def shipped(stem: str) -> tuple[Path, str]:
+    return PROJECT_ROOT / "checkpoints" / f"{stem}.safetensors", stem.split("-")[1]
+
+
+@pytest.mark.parametrize("stem", SHIPPED)
+def test_shipped_checkpoint(stem):
+    path, disc = shipped(stem)
     assert path.stat().st_size <= 32 * 10**6
     config = read_config(path)
     assert json.loads(config_path(path).read_text()) == config
@@ -44,37 +52,77 @@ def test_shipped_checkpoint(disc):
     assert np.abs(a.astype(int) - b).mean() > 0.05 * 255  # seeds matter, as the bar asks
 
 
-@pytest.mark.parametrize("disc", ["patchgan", "vanilla"])
-def test_shipped_model_card_names_its_data_commit_and_figures(disc):
+@pytest.mark.parametrize("stem", SHIPPED)
+def test_shipped_model_card_names_its_data_commit_and_figures(stem):
     from pathgan.app.checkpoints_index import CheckpointEntry
     from pathgan.app.model_card import render_model_card
 
-    path = PROJECT_ROOT / "checkpoints" / f"consep-{disc}.safetensors"
+    path, disc = shipped(stem)
     card = render_model_card(CheckpointEntry(path, read_config(path)), read_report(path))
     assert "data: consep, split train (432 pairs, content SHA256 `b43edbbfbf7c3e1c…`)" in card.summary
-    assert "| commit | `9edfc1522a60` |" in card.details and ".gpu/" not in card.summary
-    assert card.sample_sheet == path.with_name(f"consep-{disc}.samples.jpg") and card.curve == path.with_name("fid_vs_step.png")
+    commit = "9edfc1522a60" if stem in ("consep-patchgan", "consep-vanilla") else "0fa474b47ff8"
+    assert f"| commit | `{commit}" in card.details and ".gpu/" not in card.summary
+    assert card.sample_sheet == path.with_name(f"{stem}.samples.jpg") and card.curve == path.with_name("fid_vs_step.png")
     assert "| FID ↓ |" in card.summary and "## Memorisation" in card.details
     # The Model tab leads with mask fidelity and the two-sample probe, each beside its real reference.
     assert "| mask fidelity: segmenter Dice" in card.summary and "| two-sample probe accuracy" in card.summary
     assert "## Mask fidelity" in card.details and "## Classifier two-sample test" in card.details
 
 
-@pytest.mark.parametrize("disc", ["patchgan", "vanilla"])
-def test_shipped_checkpoint_fast_and_bf16_paths_stay_within_2_grey_levels_of_fp32(disc):
+@pytest.mark.parametrize("stem", SHIPPED)
+def test_shipped_checkpoint_fast_and_bf16_paths_stay_within_3_grey_levels_of_fp32(stem):
     # bf16 is checked even where 'auto' means fp32 (it is emulated there: slower, same rounding).
-    path = PROJECT_ROOT / "checkpoints" / f"consep-{disc}.safetensors"
+    path, _ = shipped(stem)
     exact = Synthesizer.from_checkpoint(path, "cpu", "fp32")
     others = [Synthesizer.from_checkpoint(path, "cpu", p) for p in ("auto", "bf16")]
     masks = [(read_mask(PROJECT_ROOT / "assets" / name, exact.scheme), seeds)  # one batch of tiles, and a blended 512-px mask
              for name, seeds in (("example_2_mixed.png", [0, 1, 2, 3]), ("example_5_random_layout_512.png", [0]))]
     for synth in [exact, *others]:
         synth.post_processing = synth.post_processing.without_compression()  # the network's path; JPEG matching is the same step after it
-    for ids, seeds in masks:
-        reference = exact.generate(ids, seeds)
-        for synth in others:
-            for a, b in zip(reference, synth.generate(ids, seeds)):
-                assert np.abs(a.astype(int) - b).max() <= 2, (synth.describe(), seeds)
+    for synth in others:
+        errors = np.concatenate([np.abs(a.astype(int) - b).ravel() for ids, seeds in masks
+                                 for a, b in zip(exact.generate(ids, seeds), synth.generate(ids, seeds))])
+        # Measured in bf16: at most 2 levels for the transposed-convolution files, 3 (one value in 20,000) for the
+        # -resize ones; the mean 0.11-0.17 levels.
+        assert errors.max() <= 3 and errors.mean() < 0.25, (synth.describe(), errors.max(), errors.mean())
     # And the default path keeps a seed's tile whatever batch it lands in.
     ids = masks[0][0]
     assert np.array_equal(others[0].generate(ids, [3, 1, 4, 0, 5, 9, 2, 6])[6], others[0].generate(ids, [2])[0]), others[0].describe()
+
+
+@pytest.mark.parametrize("stem", [s for s in SHIPPED if s.endswith("-resize")])
+def test_shipped_discriminator_is_found_by_fine_tuning_and_knows_its_generator(stem, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from pathgan.finetune import FinetuneConfig, train_config
+    from pathgan.images import read_rgb
+    from pathgan.models import build_discriminator
+    from pathgan.post_processing import PostProcessing
+    from pathgan.tensors import image_to_tensor, mask_to_onehot
+
+    path, disc = shipped(stem)
+    saved = path.with_name(f"{stem}.discriminator.safetensors")
+    assert saved.stat().st_size <= 32 * 10**6
+    sample = PROJECT_ROOT / "assets" / "consep_test"
+    cfg = train_config(path, FinetuneConfig(data=str(sample), split="test", out=str(tmp_path / "ft")))
+    assert cfg.init_discriminator == str(saved) and cfg.discriminator.arch == disc  # the fine-tune continues this game
+    synth = Synthesizer.from_checkpoint(path, "cpu", "fp32")
+    synth.post_processing = PostProcessing()  # what the discriminator was trained against: the network's own output
+    torch.manual_seed(0)
+    critics = {}
+    for name, weights in (("shipped", load_file(saved)), ("fresh", None)):
+        critics[name] = build_discriminator(cfg.discriminator.__class__(arch=disc, num_classes=synth.scheme.num_classes, ndf=cfg.discriminator.ndf))
+        if weights is not None:
+            critics[name].load_state_dict(weights)  # strict: every tensor present, every shape right
+    margins = {name: [] for name in critics}
+    with torch.no_grad():
+        for image in sorted((sample / "images" / "test").iterdir())[:4]:
+            ids = read_mask(sample / "masks" / "test" / f"{image.stem}.png", synth.scheme)
+            onehot = mask_to_onehot(ids, synth.scheme.num_classes)[None]
+            real, fake = image_to_tensor(read_rgb(image))[None], image_to_tensor(synth.generate(ids, [0])[0])[None]
+            for name, D in critics.items():
+                margins[name].append(D(onehot, real).mean().item() - D(onehot, fake).mean().item())
+    # Measured: real tiles 10-17 logits above the generator's own; a fresh critic tells them apart by under 1.
+    assert min(margins["shipped"]) > 3, margins
+    assert max(abs(m) for m in margins["fresh"]) < 1, margins

@@ -187,6 +187,38 @@ def test_moving_average_is_saved_and_resumes_exactly(mini_dataset, tmp_path):
     assert_same_weights(straight.G, resumed.G)
 
 
+def test_linear_decay_reaches_zero_on_the_last_step_and_resumes_exactly(mini_dataset, tmp_path):
+    straight = Trainer(tiny_config(mini_dataset, tmp_path / "a", 6, lr=1e-3, lr_decay_steps=4))
+    straight.run()
+    rates = [json.loads(l)["lr"] for l in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    # steps 1-2 at full rate, then 4/4 .. 1/4 of it: never zero, so the last update still counts
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    interrupted = Trainer(tiny_config(mini_dataset, tmp_path / "b", 6, lr=1e-3, lr_decay_steps=4))
+    step = interrupted.train_step
+
+    def stop_after_three():  # as SIGTERM would, mid-decay
+        losses = step()
+        if interrupted.step == 3:
+            interrupted._stop_signal = 15
+        return losses
+
+    interrupted.train_step = stop_after_three
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run()
+    resumed = Trainer(tiny_config(mini_dataset, tmp_path / "b", 6, lr=1e-3, lr_decay_steps=4), resume=True)
+    resumed.run()
+    assert_same_weights(straight.G, resumed.G)
+    assert_same_weights(straight.D, resumed.D)
+    constant = Trainer(tiny_config(mini_dataset, tmp_path / "c", 6, lr=1e-3))
+    constant.run()
+    assert any(not torch.equal(a, b) for a, b in zip(constant.G.parameters(), straight.G.parameters()))
+
+
+def test_lr_decay_longer_than_the_run_is_refused(mini_dataset, tmp_path):
+    with pytest.raises(ValueError, match="lr-decay-steps"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "a", 3, lr_decay_steps=4))
+
+
 def test_ema_decay_out_of_range_is_refused(mini_dataset, tmp_path):
     with pytest.raises(ValueError, match="ema-decay"):
         Trainer(tiny_config(mini_dataset, tmp_path / "a", 1, ema_decay=1.0))

@@ -48,6 +48,7 @@ class TrainConfig:
     d_warmup_steps: int = _f(0, "first steps train only the discriminator against the fixed generator; lets a fresh discriminator catch up when fine-tuning")
     feature_matching_weight: float = _f(0.0, "pix2pixHD feature matching: weight of the L1 between the discriminator's activations on real and generated tiles; 0: off")
     ema_decay: float = _f(0.0, "keep an exponential moving average of the generator weights with this per-step decay (e.g. 0.995) and save the average; 0: off")
+    lr_decay_steps: int = _f(0, "decay both learning rates linearly to zero over the last N of --steps (pix2pix's 'linear' policy); 0: constant")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 

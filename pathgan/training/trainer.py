@@ -152,6 +152,8 @@ class Trainer:
         self.G.to(self.device, memory_format=fmt)
         self.D.to(self.device, memory_format=fmt)
         self.fmt = fmt
+        if not 0 <= cfg.lr_decay_steps <= cfg.steps:
+            raise ValueError(f"--lr-decay-steps must be between 0 and --steps ({cfg.steps}), not {cfg.lr_decay_steps}")
         if not 0.0 <= cfg.ema_decay < 1.0:
             raise ValueError(f"--ema-decay must be in [0, 1), not {cfg.ema_decay}")
         # The average is what gets saved and sampled: it smooths the step-to-step swings of GAN training.
@@ -302,6 +304,7 @@ class Trainer:
         cfg = self.cfg
         onehot, real, rngs, positions = self._batch()
         n = onehot.shape[0]
+        self._set_learning_rate()
         if self.step < cfg.d_warmup_steps:
             return self._discriminator_only_step(onehot, real, rngs)
         diverse = cfg.diversity_weight > 0
@@ -341,6 +344,20 @@ class Trainer:
             self._update_ema()
         self.step += 1
         return self._losses(loss_d, loss_gan, loss_l1, loss_div, loss_fm)
+
+    def learning_rate(self, step: int) -> float:
+        """The rate for the update that makes step `step + 1`: constant, then linear to zero over the last lr_decay_steps.
+        A function of the step alone, so a resumed run continues the same schedule."""
+        cfg = self.cfg
+        if cfg.lr_decay_steps == 0:
+            return cfg.lr
+        return cfg.lr * min(1.0, (cfg.steps - step) / cfg.lr_decay_steps)
+
+    def _set_learning_rate(self) -> None:
+        lr = self.learning_rate(self.step)
+        for opt in (self.g_opt, self.d_opt):
+            for group in opt.param_groups:
+                group["lr"] = lr
 
     def _discriminator_update(self, onehot: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """Real and fake in one pass (per-sample normalisation keeps them independent)."""
@@ -431,7 +448,7 @@ class Trainer:
                     now = time.perf_counter()
                     ips = images_since / max(now - t_last, 1e-9)
                     t_last, images_since = now, 0
-                    record = {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, "images_per_s": round(ips, 2), "wall_time_s": round(self.wall_time, 1)}
+                    record = {"step": self.step, **{k: round(v, 5) for k, v in losses.items()}, "images_per_s": round(ips, 2), "lr": self.g_opt.param_groups[0]["lr"], "wall_time_s": round(self.wall_time, 1)}
                     metrics.write(json.dumps(record) + "\n")
                     metrics.flush()
                     bar.set_postfix(d=f"{losses['loss_d']:.3f}", g=f"{losses['loss_g_gan']:.3f}", l1=f"{losses['loss_l1']:.3f}", ips=f"{ips:.1f}")
