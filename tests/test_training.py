@@ -156,6 +156,23 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_architecture(mini_da
     assert any(not torch.equal(a, b) for a, b in zip(t.G.parameters(), start.parameters()))
 
 
+def test_a_run_from_a_checkpoint_counts_the_steps_behind_it(mini_dataset, tmp_path, tiny_checkpoint):
+    from pathgan.app.checkpoints_index import CheckpointEntry
+    from pathgan.checkpoint import read_config
+
+    first = tmp_path / "first" / "generator.safetensors"
+    Trainer(tiny_config(mini_dataset, first.parent, 3)).run()
+    Trainer(tiny_config(mini_dataset, tmp_path / "second", 2, init_generator=str(first))).run()
+    second = tmp_path / "second" / "generator.safetensors"
+    assert read_config(second)["provenance"]["steps"] == 2 and read_config(second)["provenance"]["total_steps"] == 5
+    Trainer(tiny_config(mini_dataset, tmp_path / "third", 1, init_generator=str(second))).run()
+    third = tmp_path / "third" / "generator.safetensors"
+    assert read_config(third)["provenance"]["total_steps"] == 6
+    assert "6 steps" in CheckpointEntry(third, read_config(third)).label  # what the app's dropdown shows
+    Trainer(tiny_config(mini_dataset, tmp_path / "fourth", 1, init_generator=str(tiny_checkpoint))).run()
+    assert "total_steps" not in read_config(tmp_path / "fourth" / "generator.safetensors")["provenance"]  # no steps recorded
+
+
 def test_discriminator_warmup_leaves_the_generator_alone_then_trains_it(mini_dataset, tmp_path, tiny_checkpoint):
     start, _, _ = load_generator(tiny_checkpoint)
     t = Trainer(tiny_config(mini_dataset, tmp_path / "ft", 3, init_generator=str(tiny_checkpoint), d_warmup_steps=3))

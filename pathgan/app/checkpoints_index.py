@@ -40,7 +40,8 @@ class CheckpointEntry:
 
     @property
     def steps(self) -> int | None:
-        steps = self.provenance.get("steps")
+        """Training steps, a fine-tune's base's included where recorded."""
+        steps = self.provenance.get("total_steps", self.provenance.get("steps"))
         return int(steps) if isinstance(steps, (int, float)) else None
 
     @property

@@ -55,6 +55,16 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def recorded_steps(checkpoint: str | Path) -> int | None:
+    """The steps behind a checkpoint, its own base's included, where its provenance records them."""
+    try:
+        prov = read_config(checkpoint).get("provenance") or {}
+    except CheckpointError:
+        return None  # loading the generator reports what is wrong with the file
+    steps = prov.get("total_steps", prov.get("steps"))
+    return int(steps) if isinstance(steps, (int, float)) and not isinstance(steps, bool) else None
+
+
 def batch_indices(n: int, global_batch: int, seed: int, step: int) -> tuple[int, list[int]]:
     """(epoch, indices of the global batch at `step`): a fresh permutation per epoch, derived from the step alone."""
     per_epoch = n // global_batch
@@ -115,6 +125,7 @@ class Trainer:
             print("\n".join(lines + [f"warning: {w}" for w in warnings]), flush=True)
         self.dataset = dataset_fingerprint(scan)  # provenance: which data, whatever folder it was read from
         self.base = {"path": str(cfg.init_generator), "sha256": file_sha256(cfg.init_generator)} if cfg.init_generator else None
+        self.base_steps = recorded_steps(cfg.init_generator) if cfg.init_generator else None
         if len(self.data) < cfg.batch_size:
             raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
         self.scheme = scan.scheme
@@ -240,6 +251,7 @@ class Trainer:
                {"base_checkpoint": self.base} if self.base else {}),
             "split": self.cfg.split,
             "steps": self.step,
+            **({"total_steps": self.base_steps + self.step} if self.base_steps is not None else {}),  # with the base's
             "disc": self.cfg.discriminator.arch,
             "commit": git_commit(),
             "device": describe_device(self.device),
