@@ -34,7 +34,7 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || echo "no GPU v
 cat .gpu/inception.part-* > .gpu/default_1.pt 2>/dev/null
 INCEPTION=.gpu/default_1.pt; ls -la .gpu
 shared="--data $DATA --scheme consep --batch-size 8 --keep-snapshots --log-every $LOG_EVERY --no-seeded-noise --half-weights
- --device $DEVICE --diversity-weight 1 --ema-decay 0.999"
+ --device $DEVICE --diversity-weight 1 --ema-decay 0.999 ${EXTRA:-}"  # EXTRA: more train flags for every run, e.g. --critic-codec
 common="$shared --steps $STEPS --lr-decay-steps $((STEPS / 2)) --checkpoint-every $CKPT_EVERY --sample-every 2400 --ngf 32 --ndf 64 --upsample resize"
 train() { name=$1; shift; timeout -s TERM "$TRAIN_S" python3 -m pathgan train $common --out "$RUNS/$name" "$@" > "$RUNS/$name.log" 2>&1; echo "$name exit $?"; }
 if [ "${PROBE_S:-0}" -gt 0 ]; then TRAIN_S=$PROBE_S; fi

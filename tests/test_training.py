@@ -231,6 +231,41 @@ def test_linear_decay_reaches_zero_on_the_last_step_and_resumes_exactly(mini_dat
     assert any(not torch.equal(a, b) for a, b in zip(constant.G.parameters(), straight.G.parameters()))
 
 
+def test_critic_codec_shows_the_discriminator_jpeg_tiles_and_passes_the_gradient_through(mini_dataset, tmp_path, monkeypatch):
+    from pathgan.compression_matching import read_compression
+    from pathgan.dataset import scan_dataset
+    from pathgan.tensors import image_to_tensor, tensor_to_images
+
+    t = Trainer(tiny_config(mini_dataset, tmp_path / "a", 2, critic_codec=True, l1_weight=0.0, diversity_weight=0.0))
+    codec = read_compression([p.image_path for p in scan_dataset(mini_dataset, "train", None).pairs], {"split": "train"})
+    assert t.codec == codec and codec.fitted_on["ijg_quality"] == 75  # the training tiles' own encoding
+    seen = []
+    forward = t.D.forward
+    monkeypatch.setattr(t.D, "forward", lambda onehot, image: seen.append(image.detach().clone()) or forward(onehot, image))
+    generated = []
+    g_forward = t.G.forward
+    monkeypatch.setattr(t.G, "forward", lambda onehot, rngs=None: generated.append(out := g_forward(onehot, rngs)) or out)
+    g_before = [p.detach().clone() for p in t.G.parameters()]
+    t.train_step()
+    fakes = generated[0].detach()
+    expected = torch.stack([image_to_tensor(a) for a in codec.apply(tensor_to_images(fakes))])
+    assert torch.allclose(seen[0][len(fakes):], expected, atol=1e-6)  # the critic's turn: real tiles, then these
+    assert torch.allclose(seen[-1], expected, atol=1e-6)  # the generator's turn: its tiles, as JPEG
+    assert not torch.allclose(seen[-1], fakes, atol=1 / 255)  # and JPEG really changed them
+    # The adversarial term alone (L1 and diversity off) still moves the generator: the gradient got through.
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, t.G.parameters()))
+
+
+def test_critic_codec_on_lossless_tiles_is_refused(mini_dataset, tmp_path):
+    from PIL import Image
+
+    for image in (mini_dataset / "images" / "train").iterdir():  # re-store the tiles losslessly
+        Image.open(image).save(image.with_suffix(".png"))
+        image.unlink()
+    with pytest.raises(ValueError, match="--critic-codec: most train tiles .* are stored losslessly"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "a", 1, critic_codec=True))
+
+
 def test_lr_decay_longer_than_the_run_is_refused(mini_dataset, tmp_path):
     with pytest.raises(ValueError, match="lr-decay-steps"):
         Trainer(tiny_config(mini_dataset, tmp_path / "a", 3, lr_decay_steps=4))

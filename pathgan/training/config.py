@@ -48,6 +48,8 @@ class TrainConfig:
     d_warmup_steps: int = _f(0, "first steps train only the discriminator against the fixed generator; lets a fresh discriminator catch up when fine-tuning")
     feature_matching_weight: float = _f(0.0, "pix2pixHD feature matching: weight of the L1 between the discriminator's activations on real and generated tiles; 0: off")
     ema_decay: float = _f(0.0, "keep an exponential moving average of the generator weights with this per-step decay (e.g. 0.995) and save the average; 0: off")
+    critic_codec: bool = _f(False, "show the discriminator the generated tiles through the training tiles' own JPEG encoding (read from the "
+                            "files), with a straight-through gradient, so it cannot tell them from real tiles by codec artefacts alone")
     lr_decay_steps: int = _f(0, "decay both learning rates linearly to zero over the last N of --steps (pix2pix's 'linear' policy); 0: constant")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)

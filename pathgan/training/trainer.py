@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
+from ..compression_matching import read_compression
 from ..checkpoint import CheckpointError, atomic_write, file_sha256, load_generator, read_config, save_generator
 from ..devices import autocast, describe_device, fast_memory_format, resolve_precision
 from ..dataset import PairedDataset, dataset_fingerprint, scan_dataset
@@ -26,6 +27,7 @@ from ..paths import PROJECT_ROOT
 from ..schemes import ClassMap, ClassScheme
 from ..seeds import torch_generator
 from ..synthesis import Synthesizer
+from ..tensors import image_to_tensor, tensor_to_images
 from ..tiling import TILE
 from .config import TrainConfig
 from .distributed import init_distributed, shutdown
@@ -129,6 +131,12 @@ class Trainer:
         if len(self.data) < cfg.batch_size:
             raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
         self.scheme = scan.scheme
+        self.codec = None
+        if cfg.critic_codec:
+            self.codec = read_compression([p.image_path for p in scan.pairs], {"split": cfg.split})
+            if self.codec is None:
+                raise ValueError(f"--critic-codec: most {cfg.split} tiles in {cfg.data} are stored losslessly, so there is no codec to "
+                                 "show the discriminator; train without it")
         init = None
         if cfg.init_generator and not resume:
             try:
@@ -328,9 +336,8 @@ class Trainer:
             onehot_g, rngs_g = onehot, rngs
         with self.autocast:
             fakes = self.G_train(onehot_g, rngs_g)
-        fake = fakes[:n]
-
-        loss_d = self._discriminator_update(onehot, real, fake.detach())
+        fakes_seen = self._through_codec(fakes)  # what the critic sees; L1 and diversity use the network's own output
+        loss_d = self._discriminator_update(onehot, real, fakes_seen[:n].detach())
 
         # Generator: fool D, match the real tile in L1, and (optionally) keep noise draws apart.
         for p in self.D.parameters():
@@ -339,12 +346,12 @@ class Trainer:
         loss_fm = torch.zeros((), device=self.device)
         with self.autocast:
             if cfg.feature_matching_weight > 0:
-                logits_fake, feats_fake = self.D.forward_with_features(onehot_g, fakes)
+                logits_fake, feats_fake = self.D.forward_with_features(onehot_g, fakes_seen)
                 with torch.no_grad():
                     _, feats_real = self.D.forward_with_features(onehot, real)
                 loss_fm = feature_matching_loss(feats_fake, feats_real)
             else:
-                logits_fake = self.D(onehot_g, fakes)
+                logits_fake = self.D(onehot_g, fakes_seen)
         loss_gan = gan_loss(logits_fake, True)
         loss_l1 = (fakes.float() - (torch.cat([real, real]) if diverse else real).float()).abs().mean()
         loss_div = mode_seeking_loss(fakes[:n], fakes[n:]) if diverse else torch.zeros((), device=self.device)
@@ -356,6 +363,16 @@ class Trainer:
             self._update_ema()
         self.step += 1
         return self._losses(loss_d, loss_gan, loss_l1, loss_div, loss_fm)
+
+    def _through_codec(self, images: torch.Tensor) -> torch.Tensor:
+        """With --critic-codec: the tiles as 8-bit images through the training tiles' JPEG encoding, with the gradient of the
+        identity (straight-through), since the codec has none. The real tiles carry that encoding; without it the critic
+        can win on codec artefacts alone (measured on the shipped -resize critics: docs/results.md)."""
+        if self.codec is None:
+            return images
+        coded = torch.stack([image_to_tensor(a) for a in self.codec.apply(tensor_to_images(images))])
+        coded = coded.to(self.device, dtype=images.dtype, memory_format=self.fmt)
+        return images + (coded - images).detach()
 
     def learning_rate(self, step: int) -> float:
         """The rate for the update that makes step `step + 1`: constant, then linear to zero over the last lr_decay_steps.
@@ -388,7 +405,7 @@ class Trainer:
     def _discriminator_only_step(self, onehot: torch.Tensor, real: torch.Tensor, rngs) -> dict:
         with torch.no_grad(), self.autocast:
             fake = self.G(onehot, rngs)  # the plain module: DDP's reducer expects a backward after its forward
-        loss_d = self._discriminator_update(onehot, real, fake)
+        loss_d = self._discriminator_update(onehot, real, self._through_codec(fake))
         self.step += 1
         zero = torch.zeros((), device=self.device)
         return self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero, zero)
