@@ -5,6 +5,7 @@ import io
 import re
 import os
 import shutil
+import time
 import urllib.request
 from pathlib import Path
 
@@ -197,7 +198,15 @@ def test_live_preview_follows_each_stroke_and_the_latest_stroke_wins(browser, tm
         pick_colour(page, BLUE)
         for i in range(4):  # quick strokes: the previews collapse, and the last one shows the final canvas
             stroke(page, [(20 + 30 * i, 30), (40 + 30 * i, 140)], settle_ms=150)
-        page.wait_for_timeout(6000)
+        # Until the tile has stood still for 8 s (a preview takes about 2 s here): a fixed wait failed on a busy CI machine.
+        shown, still_since, deadline = None, time.monotonic(), time.monotonic() + 120
+        while time.monotonic() < deadline:
+            src = page.evaluate("window.__src")
+            if src != shown:
+                shown, still_since = src, time.monotonic()
+            elif time.monotonic() - still_since > 8:
+                break
+            page.wait_for_timeout(250)
         live_tile = first_tile(page)
         page.uncheck("#live input")
         page.fill("#variations input[type='number']", "1")
