@@ -108,6 +108,12 @@ def read_config(path: str | Path) -> dict:
     return config
 
 
+def provenance_steps(provenance: dict) -> int | None:
+    """The training steps behind a checkpoint, a fine-tune's base's included where recorded (total_steps)."""
+    steps = provenance.get("total_steps", provenance.get("steps"))
+    return int(steps) if isinstance(steps, (int, float)) and not isinstance(steps, bool) else None
+
+
 def read_post_processing(path: str | Path, config: dict) -> PostProcessing:
     """What a checkpoint's config asks for after the network; a bad entry is a CheckpointError naming the file."""
     try:

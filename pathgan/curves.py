@@ -40,6 +40,15 @@ def snapshots(run: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def split_reference(data: str | Path | None, split: str, scheme, extractor: InceptionFeatures,
+                    metrics: MetricsConfig) -> tuple[list[np.ndarray], FeatureSet]:
+    """A split's masks, read in `scheme`, and its real tiles' features: what generators are scored against."""
+    root = dataset_folder(data)
+    scan = scan_dataset(root, split, checkpoint_data_scheme(root, scheme)).raise_if_problems()
+    masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
+    return masks, image_set_features([p.image_path for p in scan.pairs], extractor, f"real {split}", metrics.cache, progress=False)
+
+
 def score_generator(synth: Synthesizer, masks: list[np.ndarray], real: FeatureSet, extractor: InceptionFeatures, seeds: list[int],
                     metrics: MetricsConfig) -> dict:
     """FID and KID against `real`, and the mean pixel L1 between the seeds of a mask."""
@@ -65,10 +74,7 @@ def metric_curves(runs: list[str | Path], config: CurvesConfig | None = None, me
     if first is None:
         raise ValueError("none of the runs holds generator-stepNNNNNN.safetensors snapshots; train with --keep-snapshots")
     scheme = ClassScheme.from_dict(read_config(first)["scheme"])  # the masks are read in the networks' scheme
-    root = dataset_folder(config.data)
-    scan = scan_dataset(root, config.split, checkpoint_data_scheme(root, scheme)).raise_if_problems()
-    masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
-    real = image_set_features([p.image_path for p in scan.pairs], extractor, f"real {config.split}", metrics.cache, progress=False)
+    masks, real = split_reference(config.data, config.split, scheme, extractor, metrics)
     point_seeds, final_seeds = parse_seeds(config.point_seeds, unique=True), parse_seeds(config.final_seeds, unique=True)
     report = {"config": asdict(config), "metrics": asdict(metrics), "weights_sha256": extractor.weights_sha256,
               "n_real": len(real), "runs": {}}

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pathgan.curves import score_generator, snapshots
-from pathgan.dataset import scan_dataset
+from pathgan.curves import score_generator, snapshots, split_reference
 from pathgan.evaluation import MetricsConfig
-from pathgan.masks import read_mask
-from pathgan.metrics import InceptionFeatures, image_set_features
+from pathgan.metrics import InceptionFeatures
+from pathgan.schemes import named_scheme
 from pathgan.post_processing import PostProcessing
 from pathgan.seeds import parse_seeds
 from pathgan.synthesis import Synthesizer
@@ -41,9 +40,7 @@ def main() -> None:
     args = ap.parse_args()
     metrics = MetricsConfig(inception_weights=args.inception_weights)
     extractor = InceptionFeatures(metrics.inception_weights, metrics.device, metrics.batch_size)
-    scan = scan_dataset(Path(args.data), args.split, args.scheme).raise_if_problems()
-    masks = [read_mask(p.mask_path, scan.scheme) for p in scan.pairs]
-    real = image_set_features([p.image_path for p in scan.pairs], extractor, f"real {args.split}", metrics.cache, progress=False)
+    masks, real = split_reference(args.data, args.split, named_scheme(args.scheme), extractor, metrics)
     seeds = parse_seeds(args.seeds, unique=True)
     report = {"split": args.split, "seeds": args.seeds, "network_only": args.network_only, "n_real": len(real), "precision": args.precision,
               "weights_sha256": extractor.weights_sha256, "runs": {}}

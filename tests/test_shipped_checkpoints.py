@@ -1,5 +1,6 @@
 """The shipped generators: size limit, config, post-processing, reports, and the model card quoting them."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,7 @@ def test_shipped_discriminator_is_found_by_fine_tuning_and_knows_its_generator(s
     torch.manual_seed(0)
     critics = {}
     for name, weights in (("shipped", load_file(saved)), ("fresh", None)):
-        critics[name] = build_discriminator(cfg.discriminator.__class__(arch=disc, num_classes=synth.scheme.num_classes, ndf=cfg.discriminator.ndf))
+        critics[name] = build_discriminator(replace(cfg.discriminator, num_classes=synth.scheme.num_classes))
         if weights is not None:
             critics[name].load_state_dict(weights)  # strict: every tensor present, every shape right
     margins = {name: [] for name in critics}

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, read_config
+from ..checkpoint import CheckpointError, provenance_steps, read_config
 from ..paths import PROJECT_ROOT, eval_folder
 
 DEFAULT_SEARCH = ("checkpoints", "runs/*")  # the shipped ones, then every run folder (runs/NAME/generator.safetensors)
@@ -40,9 +40,7 @@ class CheckpointEntry:
 
     @property
     def steps(self) -> int | None:
-        """Training steps, a fine-tune's base's included where recorded."""
-        steps = self.provenance.get("total_steps", self.provenance.get("steps"))
-        return int(steps) if isinstance(steps, (int, float)) else None
+        return provenance_steps(self.provenance)
 
     @property
     def label(self) -> str:

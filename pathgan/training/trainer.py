@@ -17,7 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..compression_matching import read_compression
-from ..checkpoint import CheckpointError, atomic_write, file_sha256, load_generator, read_config, save_generator
+from ..checkpoint import CheckpointError, atomic_write, file_sha256, load_generator, provenance_steps, read_config, save_generator
 from ..devices import autocast, describe_device, fast_memory_format, resolve_precision
 from ..dataset import PairedDataset, dataset_fingerprint, scan_dataset
 from ..images import read_rgb
@@ -60,11 +60,9 @@ def init_weights(module: nn.Module) -> None:
 def recorded_steps(checkpoint: str | Path) -> int | None:
     """The steps behind a checkpoint, its own base's included, where its provenance records them."""
     try:
-        prov = read_config(checkpoint).get("provenance") or {}
+        return provenance_steps(read_config(checkpoint).get("provenance") or {})
     except CheckpointError:
         return None  # loading the generator reports what is wrong with the file
-    steps = prov.get("total_steps", prov.get("steps"))
-    return int(steps) if isinstance(steps, (int, float)) and not isinstance(steps, bool) else None
 
 
 def batch_indices(n: int, global_batch: int, seed: int, step: int) -> tuple[int, list[int]]:
