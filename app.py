@@ -20,7 +20,7 @@ from pathgan.app.actions import (  # noqa: E402
     CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS, PathGANApp, UserError,
     default_concurrency, parse_args,
 )
-from pathgan.app.finetune_jobs import JobManager  # noqa: E402
+from pathgan.app.finetune_jobs import SCHEME_CHOICES, JobManager, Limits  # noqa: E402
 from pathgan.app.finetune_tab import FinetuneTab  # noqa: E402
 from pathgan.app.reading_test import ReadingTests  # noqa: E402
 from pathgan.finetune import DISCRIMINATOR_CHOICES, FinetuneConfig  # noqa: E402
@@ -402,14 +402,20 @@ def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> 
     hidden = dict(api_visibility="undocumented")
     d = FinetuneConfig()
     gr.Markdown("Adapt the checkpoint chosen at the top to your own image/mask pairs. Upload a zip with `images/` and `masks/` "
-                "(with or without `train/` inside; a `scheme.json` if your classes differ). Jobs run one at a time in a worker "
-                "process; closing this page does not stop them. The result appears in the checkpoint list when it is done.")
+                "(with or without `train/` inside) and say what its masks' classes are: a `scheme.json` in the zip, or a choice "
+                "below; binary masks then need a class map such as `nucleus=epithelial`. Every 8th pair is held out of training, "
+                "and the result is whichever of the base and the fine-tuned network scores better on those pairs. Jobs run one "
+                "at a time in a worker process; closing this page does not stop them. The result appears in the checkpoint "
+                "list when it is done.")
     with gr.Row():
         upload = gr.File(label="Pairs (zip)", file_types=[".zip"], type="filepath", elem_id="ft-upload")
         local = gr.Textbox(label="…or a folder on the server", visible=tab.allow_local_paths, elem_id="ft-local")
     with gr.Row():
         name = gr.Textbox(label="Name of the new checkpoint", placeholder="e.g. my-lab-vanilla", elem_id="ft-name")
-        class_map = gr.Textbox(label="Class map, when your classes differ (e.g. nucleus=epithelial)", elem_id="ft-class-map")
+        scheme = gr.Dropdown(list(SCHEME_CHOICES), value="", label="Your masks' classes",
+                             elem_id="ft-scheme")
+        class_map = gr.Textbox(label="Class map, when your classes differ from the checkpoint's (e.g. nucleus=epithelial)",
+                               elem_id="ft-class-map")
     with gr.Row():
         steps = gr.Number(d.steps, precision=0, label="Steps", elem_id="ft-steps")
         lr = gr.Number(d.lr, label="Learning rate", elem_id="ft-lr")
@@ -417,6 +423,7 @@ def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> 
         warmup = gr.Number(d.d_warmup_steps, precision=0, label="Discriminator warm-up steps", elem_id="ft-warmup")
         ema = gr.Number(d.ema_decay, label="EMA decay", elem_id="ft-ema")
         disc = gr.Radio(list(DISCRIMINATOR_CHOICES), value=d.discriminator, label="Discriminator", elem_id="ft-disc")
+    disc_note = gr.Markdown(tab.discriminator_note(app.default_checkpoint(), d.discriminator), elem_id="ft-disc-note")
     with gr.Row():
         calibrate = gr.Checkbox(False, label="Then calibrate on my data (colour map + JPEG matching, fitted on my train split)",
                                 elem_id="ft-calibrate")
@@ -441,12 +448,14 @@ def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> 
         return text, gr.Dropdown(choices=tab.choices(), value=job_id)
 
     def on_tick(job_id):
-        return (gr.Dropdown(choices=tab.choices()), *tab.view(job_id))
+        return (gr.Dropdown(choices=tab.choices()), *tab.poll(job_id))
 
-    check.click(shown_errors(tab.check), [upload, local, checkpoint, class_map], report, **hidden)
-    start.click(shown_errors(on_start, 2), [upload, local, checkpoint, name, class_map, steps, lr, batch, warmup, ema, disc, token, calibrate],
+    check.click(shown_errors(tab.check), [upload, local, checkpoint, class_map, scheme], report, **hidden)
+    start.click(shown_errors(on_start, 2), [upload, local, checkpoint, name, class_map, steps, lr, batch, warmup, ema, disc, token, calibrate, scheme],
                 [report, job], **hidden)
     job.change(shown_errors(tab.view, 3), job, [status, losses, samples], **hidden)
+    for source in (checkpoint, disc):
+        source.change(shown_errors(tab.discriminator_note), [checkpoint, disc], disc_note, **hidden)
     timer.tick(shown_errors(on_tick, 4), job, [job, status, losses, samples], **hidden)
     cancel.click(shown_errors(tab.cancel), job, report, **hidden)
     resume.click(shown_errors(tab.resume), job, report, **hidden)
@@ -471,8 +480,10 @@ def _compare_choices(app: PathGANApp):
 
 
 def launch_kwargs(options) -> dict:
+    # Gradio takes one upload limit for every component: the largest, a fine-tuning zip (streamed to disk). Masks and
+    # images are held to MAX_UPLOAD_BYTES by the app's own checks before they are decoded.
     return dict(server_name=options.host, server_port=options.port, share=options.share, show_error=True,
-                max_file_size=MAX_UPLOAD_BYTES, css=CSS, footer_links=["api", "gradio"])
+                max_file_size=Limits().max_zip_bytes, css=CSS, footer_links=["api", "gradio"])
 
 
 def main(argv: list[str] | None = None) -> None:

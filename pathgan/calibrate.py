@@ -19,6 +19,7 @@ from .dataset import checkpoint_data_scheme, scan_dataset
 from .evaluation import MetricsConfig
 from .images import read_rgb
 from .masks import read_mask
+from .metrics.views import image_views
 from .paths import dataset_folder
 from .post_processing import PostProcessing
 from .seeds import parse_seeds
@@ -32,6 +33,9 @@ COLOUR_CHOICES = ("auto", "on", "off")
 class CalibrationConfig:
     data: str | None = field(default=None, metadata={"help": "dataset folder with images/<split> and masks/<split>; None: $PATHGAN_DATA/consep"})
     split: str = field(default="train", metadata={"help": "split to fit on; keep it the training split so the test split stays unseen"})
+    scheme: str = field(default="", metadata={"help": "class scheme of the data's masks: consep, binary or a scheme.json; empty: its own "
+                        "scheme.json, else the checkpoint's. The calibrated checkpoint takes masks in this scheme"})
+    class_map: str = field(default="", metadata={"help": "the data's classes onto the checkpoint's when they differ, e.g. nucleus=epithelial"})
     seeds: str = field(default="100", metadata={"help": "seeds rendered per mask for the fit"})
     out: str | None = field(default=None, metadata={"help": "calibrated checkpoint to write; None: <stem>-calibrated.safetensors beside the input"})
     colour: str = field(default="auto", metadata={"help": "per-channel colour map: on, off, or auto (kept only if it lowers FID on the fitting split; needs the Inception weights)",
@@ -60,7 +64,9 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
     ck_config = PostProcessing.network_config(ck_config)  # fitted on the raw network's tiles
     synth = Synthesizer(generator, scheme, config.device, ck_config)
     root = dataset_folder(config.data)
-    scan = scan_dataset(root, config.split, checkpoint_data_scheme(root, scheme))
+    synth.read_as(checkpoint_data_scheme(root, scheme, config.split, config.scheme, config.class_map), config.class_map)
+    scheme = synth.scheme
+    scan = scan_dataset(root, config.split, scheme)
     scan.raise_if_problems()
     if not scan.pairs:
         raise ValueError(f"{root}: split '{config.split}' has no mask/image pairs to fit a calibration on")
@@ -91,15 +97,16 @@ def _score_colour_map(synthetic: list, real_paths: list[Path], colour: ColourCal
     extractor = InceptionFeatures(metrics.inception_weights, metrics.device, metrics.batch_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)  # both candidates share N, so the bias cancels in the comparison
-        real = image_set_features(real_paths, extractor, f"real {config.split}", progress=False)
+        real = image_set_features(real_paths, extractor, f"real {config.split}", progress=False, views=metrics.large_images)
     scores = {}
     for name, cal in (("without", None), ("with", colour)):
         post = PostProcessing(cal, compression)
-        feats = extractor.features((post.apply([im])[0] for im in synthetic), total=len(synthetic),
-                                   desc=f"colour map {name}")
+        # the same views as `evaluate` and the real side: 256-px crops of tiles larger than that
+        views = (v for im in synthetic for v in image_views(post.apply([im])[0], metrics.large_images))
+        feats = extractor.features(views, total=None, desc=f"colour map {name}")
         mean, cov = feature_statistics(feats)
         scores[name] = {"fid": round(fid_from_stats(real.mean, real.cov, mean, cov), 3),
                         "kid": round(kid(real.features, feats, metrics.kid_subsets, metrics.kid_subset_size, metrics.kid_seed)["mean"], 5)}
-    return {"split": config.split, "images": len(synthetic), "criterion": "fid", **scores,
+    return {"split": config.split, "images": len(synthetic), "views": {"real": len(real), "synthetic": len(feats)}, "criterion": "fid", **scores,
             "kept": scores["with"]["fid"] < scores["without"]["fid"]}
 

@@ -17,7 +17,8 @@ from PIL import Image
 from .images import IMAGE_SUFFIXES, read_rgb
 from .masks import MASK_SUFFIXES, MaskError, read_mask
 from .schemes import (
-    SCHEME_FILE, ClassMap, ClassScheme, SchemeError, SchemeMismatch, check_same_classes, named_scheme, scheme_example, scheme_json,
+    BINARY, CLI_WORDING, PRESETS, SCHEME_FILE, ClassMap, ClassScheme, SchemeError, SchemeMismatch, Wording, named_scheme, scheme_example,
+    scheme_json, suggested_class_map, unmapped_classes,
 )
 from .tensors import image_to_tensor, mask_to_onehot
 from .tiling import TILE
@@ -59,6 +60,15 @@ def dataset_fingerprint(scan: DatasetScan) -> dict:
     return {"name": scan.root.resolve().name, "split": scan.split, "pairs": len(scan.pairs), "sha256": h.hexdigest()}
 
 
+def held_out(pairs: list[Pair], every: int) -> tuple[list[Pair], list[Pair]]:
+    """(pairs to train on, pairs held out): every `every`-th pair in name order, from the first, is held out; 0 holds none."""
+    if every < 0 or every == 1:
+        raise ValueError(f"hold out every Nth pair needs N of 2 or more (0: none), not {every}")
+    if not every:
+        return list(pairs), []
+    return [p for i, p in enumerate(pairs) if i % every], pairs[::every]
+
+
 def _index(folder: Path, suffixes) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
@@ -71,7 +81,8 @@ def stated_scheme(root: str | Path) -> ClassScheme | None:
     return ClassScheme.load(path) if path.is_file() else None
 
 
-def dataset_scheme(root: str | Path, split: str = "train", scheme: str | ClassScheme | None = None) -> ClassScheme:
+def dataset_scheme(root: str | Path, split: str = "train", scheme: str | ClassScheme | None = None,
+                   wording: Wording = CLI_WORDING) -> ClassScheme:
     """The class scheme to read a dataset with: the one named (a preset or a file), else the dataset's scheme.json.
 
     Never a guess: without either, the error lists the ids the masks hold and a scheme.json to start from.
@@ -92,32 +103,64 @@ def dataset_scheme(root: str | Path, split: str = "train", scheme: str | ClassSc
     found = f"Its masks in {split} hold the values {{{', '.join(map(str, ids[:20]))}{', ...' if len(ids) > 20 else ''}}}. " if ids else ""
     start = scheme_example(1 if set(ids) <= {0, 1, 255} else max(ids))
     raise SchemeError(
-        f"{root} states no class scheme (no {SCHEME_FILE} at its root"
+        f"{root.name} states no class scheme (no {SCHEME_FILE} at its root"
         + (f"; {', '.join(others)} {'is' if len(others) == 1 else 'are'} not read, only {SCHEME_FILE}" if others else "") + "). "
-        + found + f"Write {root / SCHEME_FILE}, for example:\n{scheme_json(start)}"
-        "or name one: --scheme consep (CoNSeP's 4 nucleus types) or --scheme binary (nucleus/background, masks 0/1 or 0/255)."
+        + found + f"Write {SCHEME_FILE} at its root, for example:\n{scheme_json(start)}"
+        f"or name one: {wording.scheme.format('consep')} (CoNSeP's 4 nucleus types) or {wording.scheme.format('binary')} "
+        "(nucleus/background, masks 0/1 or 0/255)."
     )
 
 
-def checkpoint_data_scheme(root: str | Path, checkpoint_scheme: ClassScheme) -> ClassScheme:
-    """A checkpoint's scheme, to read a dataset with; refused, naming both, when the dataset states another."""
-    own = stated_scheme(root)
-    if own is not None:
-        check_same_classes(checkpoint_scheme, own, "the checkpoint", f"the data in {root}")
-    return checkpoint_scheme
+def checkpoint_data_scheme(root: str | Path, checkpoint_scheme: ClassScheme, split: str = "train", scheme: str | ClassScheme | None = None,
+                           class_map: str = "", wording: Wording = CLI_WORDING) -> ClassScheme:
+    """The scheme to read a dataset with for a checkpoint: the one named, else the dataset's scheme.json, else the checkpoint's.
+
+    Data in other classes than the checkpoint's is refused, naming both, unless a class map is given (checked by the
+    caller, which maps with it). Masks holding only 0 and 1 (or 0 and 255) that state no scheme are refused for a
+    checkpoint of several classes instead of being read as its first class: binary data must say that it is binary.
+    """
+    root = Path(root)
+    if (scheme is not None and str(scheme) != "") or stated_scheme(root) is not None:
+        data = dataset_scheme(root, split, scheme, wording)
+    else:
+        refuse_unstated_binary(root.name, mask_values(root, split), checkpoint_scheme, wording)
+        data = checkpoint_scheme
+    if data.names != checkpoint_scheme.names and not class_map:
+        raise unmapped_classes(checkpoint_scheme, data, root.name, wording)
+    return data
+
+
+def refuse_unstated_binary(name: str, values: set[int], checkpoint_scheme: ClassScheme, wording: Wording = CLI_WORDING) -> None:
+    """Masks that state no scheme and hold only background and one value (0/1 or 0/255) are nucleus-or-not masks far
+    more often than a many-class checkpoint's first class alone: refused, with what to do, rather than read as that class."""
+    if checkpoint_scheme.num_classes < 2 or not values - {0} or not values <= {0, 1, 255}:
+        return
+    shown = ", ".join(map(str, sorted(values)))
+    preset = next((n for n, p in PRESETS.items() if p == checkpoint_scheme), None)
+    say_so = wording.scheme.format(preset) if preset else f"write a {SCHEME_FILE} with the checkpoint's classes"
+    raise SchemeError(
+        f"{name} states no class scheme and its masks hold only {{{shown}}}: nucleus or not. They are not read as the checkpoint's "
+        f"first class ({checkpoint_scheme.names[1]}) without being told. For nucleus/background masks, name the binary scheme and map "
+        f"it onto the checkpoint's classes: {wording.scheme.format('binary')} and "
+        f"{wording.class_map.format(suggested_class_map(BINARY, checkpoint_scheme))}. If they really hold only "
+        f"{checkpoint_scheme.names[1]} nuclei, say so: {say_so}.")
+
 
 
 def mask_values(root: str | Path, split: str, limit: int = 50) -> set[int]:
     """Distinct grey values in up to `limit` one-channel masks of a split (what to name in a scheme)."""
-    values: set[int] = set()
-    for path in list(_index(Path(root) / "masks" / split, MASK_SUFFIXES).values())[:limit]:
-        try:
-            with Image.open(path) as im:
-                if im.mode in ("L", "I", "I;16", "1", "P"):
-                    values |= {int(v) for v in np.unique(np.asarray(im.convert("L") if im.mode == "1" else im))}
-        except OSError:
-            continue  # the scan reports unreadable files
-    return values
+    return {v for path in list(_index(Path(root) / "masks" / split, MASK_SUFFIXES).values())[:limit] for v in mask_file_values(path)}
+
+
+def mask_file_values(path: str | Path) -> set[int]:
+    """Distinct grey values of a one-channel mask file; empty for palette (RGB) masks and unreadable files."""
+    try:
+        with Image.open(path) as im:
+            if im.mode in ("L", "I", "I;16", "1", "P"):
+                return {int(v) for v in np.unique(np.asarray(im.convert("L") if im.mode == "1" else im))}
+    except OSError:
+        pass  # the scan reports unreadable files
+    return set()
 
 
 def scan_dataset(root: str | Path, split: str = "train", scheme: str | ClassScheme | None = None, check_content: bool = True) -> DatasetScan:

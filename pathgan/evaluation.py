@@ -72,6 +72,9 @@ class EvaluationConfig:
     split: str = field(default="test", metadata={"help": "split whose masks are rendered and whose real images are the reference"})
     train_split: str = field(default="train", metadata={"help": "split the generator was trained on (memorisation and the floor)"})
     seeds: str = field(default="0-3", metadata={"help": "seeds per mask, e.g. 0-3 or 0,5,9"})
+    scheme: str = field(default="", metadata={"help": "class scheme of the data's masks: consep, binary or a scheme.json; empty: its own "
+                        "scheme.json, else the checkpoint's"})
+    class_map: str = field(default="", metadata={"help": "the data's classes onto the checkpoint's when they differ, e.g. nucleus=epithelial"})
     out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem> in the project"})
     precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": f"synthesis precision: {PRECISION_HELP}"})
     mask_fidelity: bool = field(default=True, metadata={"help": "segment the tiles with a segmenter trained (once, cached) on the train "
@@ -131,8 +134,8 @@ def _require_two(files: list, what: str) -> None:
 
 
 def _read_split(root: Path, split: str, scheme) -> list:
-    """The pairs of a split, read in the checkpoint's scheme; a dataset that states another scheme is refused."""
-    scan = scan_dataset(root, split, checkpoint_data_scheme(root, scheme))
+    """The pairs of a split, read in the data's scheme."""
+    scan = scan_dataset(root, split, scheme)
     scan.raise_if_problems()
     if len(scan.pairs) < 2:
         raise ImageSetError(f"{root} split '{split}': {len(scan.pairs)} mask/image pair(s); evaluation needs at least 2")
@@ -151,6 +154,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     out = Path(config.out) if config.out else eval_folder(checkpoint)
     extractor = _extractor(metrics)  # fails early on missing weights, before any generation
     synth = Synthesizer.from_checkpoint(checkpoint, metrics.device, config.precision)
+    synth.read_as(checkpoint_data_scheme(root, synth.scheme, config.split, config.scheme, config.class_map), config.class_map)
     pairs = _read_split(root, config.split, synth.scheme)
     train_files = list_image_set(root / "images" / config.train_split)
     _require_two(train_files, str(root / "images" / config.train_split))
@@ -160,7 +164,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
     if config.mask_fidelity:
         instances = [read_instances(p.instance_path) if p.instance_path else None for p in pairs]
         t = time.perf_counter()
-        train_scan = scan_dataset(root, config.train_split, checkpoint_data_scheme(root, synth.scheme)).raise_if_problems()
+        train_scan = scan_dataset(root, config.train_split, synth.scheme).raise_if_problems()
         model, described = cached_segmenter(train_scan, segmenter, log=print if progress else None)
         fidelity = MaskFidelity(model, list(synth.scheme.names[1:]), described)
         timing["segmenter"] = time.perf_counter() - t

@@ -5,7 +5,8 @@ come here, so they write the same checkpoint. docs/finetuning.md gives the evide
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .checkpoint import read_config
@@ -13,13 +14,17 @@ from .models import DiscriminatorConfig
 from .training.config import TrainConfig
 
 DISCRIMINATOR_CHOICES = ("auto", "beside", "fresh")
-CALIBRATED_FILE = "generator-calibrated.safetensors"  # with --calibrate: the run's final checkpoint
+CALIBRATED_FILE = "generator-calibrated.safetensors"  # with --calibrate: the chosen network, calibrated on your split
+BASE_FILE = "generator-base.safetensors"  # the base's weights in your classes: the result when the fine-tune did not beat it
+RESULT_FILE = "result.safetensors"  # what a fine-tune delivers: the better of base and fine-tuned on the held-out pairs
+VERDICT_FILE = "holdout.json"  # the held-out scores behind that choice
 
 
 @dataclass
 class FinetuneConfig:
     data: str = field(default="", metadata={"help": "your dataset folder: images/ + masks/ (with or without splits), optional scheme.json"})
-    out: str = field(default="", metadata={"help": "run folder; the fine-tuned checkpoint is OUT/generator.safetensors"})
+    out: str = field(default="", metadata={"help": "run folder; the result is OUT/result.safetensors (the fine-tuned network, or the "
+                     "base's weights when the fine-tune did not beat it on the held-out pairs)"})
     split: str = field(default="train", metadata={"help": "split to train on ('.' when images/ and masks/ hold the files directly)"})
     scheme: str = field(default="", metadata={"help": "class scheme of your masks: consep, binary, or a scheme.json; empty: the data's own scheme.json"})
     class_map: str = field(default="", metadata={"help": "your classes onto the checkpoint's, e.g. nucleus=epithelial or 1=3 (needed when the schemes differ)"})
@@ -32,6 +37,8 @@ class FinetuneConfig:
     discriminator: str = field(default="auto", metadata={"choices": DISCRIMINATOR_CHOICES, "help": "beside: continue the game against the "
                                "discriminator saved next to the checkpoint (<stem>.discriminator.safetensors or a run's discriminator.safetensors); "
                                "fresh: a new one; auto: beside when one is saved, else fresh"})
+    holdout_every: int = field(default=8, metadata={"help": "every Nth pair of your split is held out of training, and the result is "
+                               "the better of base and fine-tuned on those pairs (FID and KID); 0: no check, the fine-tuned network is the result"})
     checkpoint_every: int = field(default=100, metadata={"help": "steps between resumable checkpoints"})
     sample_every: int = field(default=100, metadata={"help": "steps between sample grids"})
     seed: int = field(default=0, metadata={"help": "seed of data order, augmentation and noise"})
@@ -68,8 +75,93 @@ def train_config(checkpoint: str | Path, cfg: FinetuneConfig) -> TrainConfig:
         data=cfg.data, out=cfg.out, split=cfg.split, sample_split=cfg.split, scheme=cfg.scheme, class_map=cfg.class_map, steps=cfg.steps,
         batch_size=cfg.batch_size, lr=cfg.lr, d_warmup_steps=cfg.d_warmup_steps, ema_decay=cfg.ema_decay,
         diversity_weight=cfg.diversity_weight, seed=cfg.seed, device=cfg.device, checkpoint_every=cfg.checkpoint_every,
-        sample_every=cfg.sample_every, log_every=1, half_weights=base.get("dtype") == "float16",
+        sample_every=cfg.sample_every, log_every=1, half_weights=base.get("dtype") == "float16", holdout_every=cfg.holdout_every,
         init_generator=str(checkpoint), init_discriminator=init_d,
         discriminator=DiscriminatorConfig(arch=disc.get("arch") or (base.get("provenance") or {}).get("disc") or "patchgan",
                                           ndf=int(disc.get("ndf") or DiscriminatorConfig.ndf)),
     )
+
+
+def discriminator_used(checkpoint: str | Path, choice: str = "auto") -> str:
+    """In words, which discriminator a fine-tune of `checkpoint` plays against."""
+    found = discriminator_beside(Path(checkpoint)) if choice in ("auto", "beside") else None
+    if found is not None:
+        return f"the one saved beside it ({found.name}), which already knows this generator"
+    if choice == "beside":
+        return f"none: {Path(checkpoint).stem} has no discriminator saved beside it (choose fresh)"
+    return "a fresh one" + ("" if choice == "fresh" else f" ({Path(checkpoint).stem} has none saved beside it)")
+
+
+def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, log=print) -> Path:
+    """After training: judge base and fine-tuned on the held-out pairs, keep the better, calibrate it if asked,
+    and write OUT/result.safetensors with the verdict in its provenance. Every file the run made is kept."""
+    from .calibrate import CalibrationConfig, calibrate_checkpoint
+    from .checkpoint import atomic_write, load_generator, read_class_map, read_post_processing, save_generator
+    from .dataset import dataset_scheme, held_out, scan_dataset
+    from .devices import best_device
+    from .evaluation import MetricsConfig
+    from .holdout import BASE, Verdict, judge
+    from .metrics import InceptionFeatures
+    from .images import image_size
+    from .metrics.views import view_count
+    from .synthesis import Synthesizer
+    from .training.trainer import GENERATOR_FILE, RAW_GENERATOR_FILE
+
+    out = Path(cfg.out)
+    device = best_device(None if cfg.device == "auto" else cfg.device)
+    scheme = dataset_scheme(cfg.data, cfg.split, cfg.scheme or None)
+    files = {"fine-tuned (average)": out / GENERATOR_FILE, "fine-tuned (raw)": out / RAW_GENERATOR_FILE}
+    files = {name: path for name, path in files.items() if path.is_file()}
+    base = Synthesizer.from_checkpoint(checkpoint, str(device)).read_as(scheme, cfg.class_map)
+    held = held_out(scan_dataset(cfg.data, cfg.split, scheme).pairs, cfg.holdout_every)[1]
+    metrics = MetricsConfig(device=str(device))
+    crops = sum(view_count(*image_size(p.image_path), metrics.large_images) for p in held)
+    if crops >= 2:
+        extractor = InceptionFeatures(metrics.inception_weights, metrics.device, metrics.batch_size)
+        candidates = {BASE: base, **{n: Synthesizer.from_checkpoint(p, str(device)) for n, p in files.items()}}
+        verdict = judge(candidates, held, extractor, views=metrics.large_images, kid_subsets=metrics.kid_subsets, kid_seed=metrics.kid_seed)
+    else:
+        first = next(iter(files))
+        why = ("--holdout-every 0" if not cfg.holdout_every else
+               f"{len(held)} held-out pair(s) give {crops} crop(s), too few to score")
+        verdict = Verdict([p.stem for p in held], [], {"real": crops}, {}, first, notes=[f"not checked against the base: {why}"])
+    verdict.save(out / VERDICT_FILE)
+    log(verdict.describe() if verdict.scores else verdict.notes[0])
+    if verdict.kept_base:
+        base_config = read_config(checkpoint)
+        save_generator(out / BASE_FILE, base.generator, scheme, base_config.get("provenance"), half=base_config.get("dtype") == "float16",
+                       post_processing=base.post_processing, class_map=base.class_map)
+        chosen = out / BASE_FILE
+    else:
+        chosen = files[verdict.chosen]
+    if calibrate:
+        result = calibrate_checkpoint(chosen, CalibrationConfig(data=cfg.data, split=cfg.split, out=str(out / CALIBRATED_FILE),
+                                                                device=None if cfg.device == "auto" else cfg.device))
+        log(f"calibrated on your {cfg.split} split: colour map {'kept' if result.colour else 'not used'}, "
+            f"{'JPEG matching' if result.compression else 'lossless output'}")
+        chosen = result.out
+    generator, chosen_scheme, config = load_generator(chosen)
+    provenance = {**(config.get("provenance") or {}), "holdout": {**asdict(verdict), "file": chosen.name}}
+    save_generator(out / RESULT_FILE, generator, chosen_scheme, provenance, half=config.get("dtype") == "float16",
+                   post_processing=read_post_processing(chosen, config), class_map=read_class_map(chosen, config, chosen_scheme))
+    return out / RESULT_FILE
+
+
+def describe_result(out: str | Path) -> str:
+    """What a finished fine-tune delivered, in words: the held-out verdict and the post-processing of the result."""
+    from .checkpoint import read_config, read_post_processing
+    from .holdout import Verdict
+
+    out = Path(out)
+    parts = []
+    if (out / VERDICT_FILE).is_file():
+        verdict = Verdict(**json.loads((out / VERDICT_FILE).read_text()))
+        parts.append(verdict.describe() if verdict.scores else "; ".join(verdict.notes) + ".")
+    if (out / RESULT_FILE).is_file():
+        config = read_config(out / RESULT_FILE)
+        post = read_post_processing(out / RESULT_FILE, config)
+        selection = post.colour_selection
+        colour = ("" if not selection else f" (colour map {'kept' if selection.get('kept') else 'dropped'}: FID "
+                  f"{selection['with']['fid']:.1f} with it, {selection['without']['fid']:.1f} without, on your {selection.get('split')} split)")
+        parts.append(f"Post-processing of the result: {post.description}{colour}.")
+    return " ".join(parts)

@@ -29,6 +29,16 @@ class SchemeMismatch(ValueError):
 
 
 @dataclass(frozen=True)
+class Wording:
+    """How a message tells the user to name a scheme or give a class map: command-line flags, or the app's fields."""
+    scheme: str = "--scheme {}"
+    class_map: str = "--class-map {}"
+
+
+CLI_WORDING = Wording()
+
+
+@dataclass(frozen=True)
 class ClassScheme:
     names: tuple[str, ...]  # names[i] is the name of class id i; names[0] is background
     colors: tuple[tuple[int, int, int], ...]  # display RGB per id
@@ -138,6 +148,13 @@ def check_same_classes(trained: ClassScheme, given: ClassScheme, what: str, othe
         )
 
 
+def unmapped_classes(trained: ClassScheme, given: ClassScheme, other: str, wording: Wording = CLI_WORDING) -> SchemeMismatch:
+    """The error for masks in other classes than a network's, with no class map: names both and offers a map."""
+    return SchemeMismatch(f"the checkpoint was trained for {trained.describe()}, but {other} {'have' if other.endswith('s') else 'has'} "
+                          f"{given.describe()}. Map those classes onto the checkpoint's: "
+                          f"{wording.class_map.format(suggested_class_map(given, trained))}")
+
+
 @dataclass(frozen=True)
 class ClassMap:
     """How the classes of a user's masks feed a network trained on other classes: lut[user id] = network id.
@@ -174,6 +191,14 @@ class ClassMap:
 
         return np.asarray(self.lut, np.uint8)[ids]
 
+    def then(self, inner: "ClassMap | None") -> "ClassMap":
+        """This map followed by `inner` (a checkpoint's own map from its mask classes to its network's)."""
+        if inner is None:
+            return self
+        if inner.source.names != self.target.names:
+            raise SchemeError(f"cannot chain a map onto {self.target.describe()} with one from {inner.source.describe()}")
+        return ClassMap(self.source, inner.target, tuple(inner.lut[t] for t in self.lut))
+
     def describe(self) -> str:
         return ", ".join(f"{self.source.names[i]}={self.target.names[t]}" for i, t in enumerate(self.lut) if i)
 
@@ -187,6 +212,17 @@ class ClassMap:
         if len(lut) != len(source.names) or lut[0] != 0 or not all(0 < v <= target.num_classes for v in lut[1:]):
             raise SchemeError(f"class map {lut} does not fit {source.describe()} onto {target.describe()}")
         return cls(source, target, lut)
+
+
+# A class with no counterpart of the same name goes to this one, where the network knows it: CoNSeP's most common
+# nucleus type (9.3 % of its pixels against 2.5 % inflammatory), so a generic "nucleus" gets the best-trained look.
+DEFAULT_NUCLEUS_CLASS = "epithelial"
+
+
+def suggested_class_map(source: ClassScheme, target: ClassScheme) -> str:
+    """A class map to offer in messages: same names to themselves, others to DEFAULT_NUCLEUS_CLASS (else the first class)."""
+    fallback = DEFAULT_NUCLEUS_CLASS if DEFAULT_NUCLEUS_CLASS in target.names else target.names[1]
+    return ",".join(f"{n}={n if n in target.names[1:] else fallback}" for n in source.names[1:])
 
 
 def _class_id(token: str, scheme: ClassScheme, whose: str) -> int:

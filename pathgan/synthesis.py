@@ -10,7 +10,7 @@ import torch
 from .checkpoint import load_generator, read_class_map, read_post_processing
 from .devices import autocast, best_device, bf16_units, fast_memory_format, resolve_precision
 from .masks import check_ids
-from .schemes import ClassScheme
+from .schemes import ClassMap, ClassScheme, unmapped_classes
 from .seeds import torch_generator
 from .tensors import mask_to_onehot, tensor_to_images
 from .tiling import TILE, blend_window, tile_starts
@@ -55,6 +55,17 @@ class Synthesizer:
         dev = best_device(device)
         generator, scheme, config = load_generator(path, device=dev)
         return cls(generator, scheme, dev, config, precision)
+
+    def read_as(self, scheme: ClassScheme, class_map: str = "") -> "Synthesizer":
+        """Take masks in `scheme`, fed to the network through `class_map` (your classes onto the checkpoint's, e.g.
+        nucleus=epithelial), chained with any map the checkpoint already carries. Returns self."""
+        if scheme.names == self.scheme.names and not class_map:
+            return self
+        if not class_map:
+            raise unmapped_classes(self.scheme, scheme, "your masks")
+        mapped = ClassMap.parse(class_map, scheme, self.scheme).then(self.class_map)
+        self.scheme, self.class_map = scheme, mapped
+        return self
 
     def describe(self) -> str:
         """How tiles are computed, for reports and the app."""

@@ -15,6 +15,7 @@ from PIL import Image
 
 from conftest import make_tiny_generator
 from app_server import AppProcess, free_port
+from pathgan.app.finetune_jobs import zip_dataset
 from pathgan.checkpoint import save_generator
 from pathgan.schemes import BINARY, CONSEP
 
@@ -375,23 +376,22 @@ def test_a_reading_study_from_set_up_through_a_reader_to_the_owners_results(brow
     page.close()
 
 
-def test_a_fine_tuning_job_runs_in_the_background_and_its_progress_and_samples_move(browser, served, tmp_path):
-    import zipfile
-
-    from pathgan.synthetic_data import write_synthetic_dataset
-
-    data = write_synthetic_dataset(tmp_path / "pairs", pairs=4, splits=("train",))
-    upload_zip = tmp_path / "pairs.zip"
-    with zipfile.ZipFile(upload_zip, "w") as z:
-        for p in sorted(data.rglob("*")):
-            if p.is_file():
-                z.write(p, p.relative_to(data))
+def open_finetune_tab_with(browser, served, upload_zip: Path):
+    """A new page on the Fine-tune tab with `upload_zip` uploaded."""
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     page.goto(served.url)
     page.wait_for_selector("#mask-canvas canvas", timeout=60_000)
     page.click("button[role='tab']:has-text('Fine-tune')")
     page.set_input_files("#ft-upload input[type='file']", str(upload_zip))
-    page.wait_for_selector("#ft-upload >> text=pairs.zip", timeout=60_000)
+    page.wait_for_selector(f"#ft-upload >> text={upload_zip.name}", timeout=120_000)
+    return page
+
+
+def test_a_fine_tuning_job_runs_in_the_background_and_its_progress_and_samples_move(browser, served, tmp_path):
+    from pathgan.synthetic_data import write_synthetic_dataset
+
+    data = write_synthetic_dataset(tmp_path / "pairs", pairs=4, splits=("train",))
+    page = open_finetune_tab_with(browser, served, zip_dataset(data, tmp_path / "pairs.zip"))
     page.fill("#ft-name textarea, #ft-name input", "browser-job")
     page.fill("#ft-steps input", "20")
     page.fill("#ft-warmup input", "2")
@@ -407,4 +407,31 @@ def test_a_fine_tuning_job_runs_in_the_background_and_its_progress_and_samples_m
     page.wait_for_selector("#ft-status >> text=/done/", timeout=120_000)
     assert int(re.search(r"Step (\d+)", page.inner_text("#ft-status")).group(1)) == 20 > first_step
     assert page.locator("#ft-losses img").count() == 1
+    page.close()
+
+
+def test_a_large_binary_zip_uploads_and_gets_the_clis_advice_until_its_classes_are_named(browser, served, tmp_path):
+    from pathgan.layouts import random_layout
+
+    data = tmp_path / "lab"
+    for sub in ("images/train", "masks/train"):
+        (data / sub).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(6):  # incompressible 1200 x 1200 tiles: the zip is over Gradio's old 20 MB limit
+        Image.fromarray(rng.integers(0, 256, (1200, 1200, 3), dtype=np.uint8)).save(data / "images" / "train" / f"tile_{i}.png")
+        Image.fromarray((random_layout(1200, i, BINARY) > 0).astype(np.uint8)).save(data / "masks" / "train" / f"tile_{i}.png")
+    upload_zip = zip_dataset(data, tmp_path / "my-lab.zip")
+    assert upload_zip.stat().st_size > 20 * 2**20
+    page = open_finetune_tab_with(browser, served, upload_zip)
+    page.click("#ft-check")
+    page.wait_for_selector("#ft-report >> text=/states no class scheme/", timeout=120_000)
+    report = page.inner_text("#ft-report")
+    assert "Data: my-lab.zip" in report and "{0, 1}" in report and 'choose "binary" under' in report, report
+    page.click("#ft-scheme input")
+    page.click("ul[role='listbox'] >> text=/binary: nucleus/")
+    page.fill("#ft-class-map textarea, #ft-class-map input", "nucleus=epithelial")
+    page.click("#ft-check")
+    page.wait_for_selector("#ft-report >> text=/6 pairs, all readable/", timeout=120_000)
+    assert "Class map: nucleus=epithelial" in page.inner_text("#ft-report")
+    save_screenshot(page, tmp_path, "finetune_binary_zip.png")
     page.close()

@@ -15,10 +15,11 @@ from PIL import Image
 
 from conftest import make_tiny_generator
 from pathgan.app.actions import AppSettings, PathGANApp, UserError, parse_args
-from pathgan.app.finetune_jobs import JobManager, Limits, extract_zip, validate
-from pathgan.app.finetune_tab import FinetuneTab
+from pathgan.app.finetune_jobs import JobManager, Limits, extract_zip, remaining_seconds, validate, zip_dataset
+from pathgan.app.finetune_tab import FinetuneTab, legend_layout
 from pathgan.checkpoint import read_config, save_generator
 from pathgan.cli import main
+from pathgan.finetune import BASE_FILE, RESULT_FILE, describe_result
 from pathgan.schemes import BINARY, CONSEP
 from pathgan.synthesis import Synthesizer
 from pathgan.synthetic_data import write_synthetic_dataset
@@ -29,14 +30,6 @@ def base(tmp_path) -> Path:
     path = tmp_path / "ckpts" / "base.safetensors"
     save_generator(path, make_tiny_generator(), CONSEP, {"disc": "vanilla", "steps": 5})
     return path
-
-
-def zip_folder(folder: Path, out: Path) -> Path:
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for p in sorted(folder.rglob("*")):
-            if p.is_file():
-                z.write(p, p.relative_to(folder))
-    return out
 
 
 # -- uploads -----------------------------------------------------------------------------------------
@@ -75,7 +68,7 @@ def test_every_bad_file_is_reported_and_nothing_starts(tmp_path, base):
     Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(data / "images" / "train" / "small.png")
     Image.fromarray(np.zeros((100, 100), np.uint8)).save(data / "masks" / "train" / "small.png")
     (data / "images" / "train" / "notes.txt").write_text("hello")
-    root = extract_zip(zip_folder(data, tmp_path / "up.zip"), tmp_path / "job" / "data")
+    root = extract_zip(zip_dataset(data, tmp_path / "up.zip"), tmp_path / "job" / "data")
     check = validate(root, base)
     assert not check.ok
     for text in ("train_000.jpg: no mask", "train_001.png: 100% of pixels match no class colour", "small.png: 100x100 is smaller than 256x256",
@@ -112,10 +105,14 @@ def test_a_binary_dataset_fine_tunes_a_four_class_checkpoint_through_a_class_map
             "--device", "cpu", "--sample-every", "100"]
     assert main(args + ["--out", str(tmp_path / "refused")]) == 2
     err = capsys.readouterr().err
-    assert "but the data has 1 class (nucleus)" in err and "--class-map, e.g. nucleus=miscellaneous" in err
+    assert "but the data has 1 class (nucleus)" in err and "--class-map, e.g. nucleus=epithelial" in err
     assert main(args + ["--out", str(tmp_path / "run"), "--class-map", "nucleus=epithelial", "--calibrate"]) == 0
     calibrated = read_config(tmp_path / "run" / "generator-calibrated.safetensors")  # fitted on the user's own split, map kept
     assert calibrated["compression"]["fitted_on"]["split"] == "train" and calibrated["class_map"]["lut"] == [0, 3]
+    result = read_config(tmp_path / "run" / "result.safetensors")  # 4 pairs hold out one 256-px tile: too few crops to judge
+    assert result["provenance"]["holdout"]["file"] == "generator-calibrated.safetensors" and "too few to score" in describe_result(tmp_path / "run")
+    said = describe_result(tmp_path / "run")  # what the tab shows when the job is done: whether the colour map was kept, and why
+    assert "Post-processing of the result:" in said and ("(colour map kept: FID" in said or "(colour map dropped: FID" in said)
     out = tmp_path / "run" / "generator.safetensors"
     config = read_config(out)
     assert config["scheme"]["names"] == ["background", "nucleus"] and config["class_map"]["lut"] == [0, 3]
@@ -143,7 +140,7 @@ def wait_for(manager: JobManager, job_id: str, until, timeout: float = 120):
 @pytest.fixture
 def jobs(tmp_path, base):
     data = write_synthetic_dataset(tmp_path / "pairs", pairs=4, splits=("train",))
-    upload = zip_folder(data, tmp_path / "pairs.zip")
+    upload = zip_dataset(data, tmp_path / "pairs.zip")
     folder = tmp_path / "finetuned"
     app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent), str(folder)), device="cpu", output_dir=tmp_path / "exports"))
     manager = JobManager(folder, "cpu", poll_s=0.2)
@@ -223,3 +220,117 @@ def test_the_saved_discriminator_is_used_when_there_is_one(tmp_path, base):
     beside.write_bytes(b"")  # found by name; the trainer checks its contents when it loads it
     assert train_config(base, cfg).init_discriminator == str(beside)
     assert train_config(base, FinetuneConfig(data=cfg.data, out=cfg.out, discriminator="fresh")).init_discriminator == ""
+
+
+# -- the issues a new user met ----------------------------------------------------------------------------
+
+def test_a_binary_zip_without_a_scheme_gets_the_clis_refusal_in_the_tab_then_works_once_told(tmp_path, base, capsys):
+    data = write_synthetic_dataset(tmp_path / "nuclei", pairs=4, splits=("train",), scheme=BINARY)
+    (data / "scheme.json").unlink()  # masks 0/1, nothing saying what they are
+    upload = zip_dataset(data, tmp_path / "my-lab.zip")
+    app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent),), device="cpu"))
+    tab = FinetuneTab(app, JobManager(tmp_path / "ft", "cpu", start_worker=False))
+    assert main(["finetune", "--checkpoint", str(base), "--data", str(data), "--out", str(tmp_path / "cli"), "--device", "cpu"]) == 2
+    cli = capsys.readouterr().err
+    report = tab.check(str(upload), "", "base")
+    for text in ("Data: my-lab.zip", "states no class scheme", "hold the values {0, 1}", '"names": ["background", "nucleus"]',
+                 'choose "binary" under *Your masks\' classes*'):
+        assert text in report, text
+    assert "states no class scheme" in cli and "--scheme binary" in cli and str(tmp_path) not in report  # no server path shown
+    with pytest.raises(UserError, match="states no class scheme"):
+        tab.start(str(upload), "", "base", "x", "", 2, 1e-4, 2, 0, 0, "fresh")
+    told = tab.check(str(upload), "", "base", scheme="binary")
+    assert "❌" in told and "write nucleus=epithelial under *Class map*" in told
+    mapped = tab.check(str(upload), "", "base", "nucleus=epithelial", "binary")
+    assert "✅ 4 pairs" in mapped and "Class map: nucleus=epithelial" in mapped and "Discriminator: a fresh one" in mapped
+    text, job_id = tab.start(str(upload), "", "base", "x", "nucleus=epithelial", 2, 1e-4, 2, 0, 0, "auto", scheme="binary")
+    command = tab.manager.command(tab.manager.job(job_id))
+    assert command[command.index("--scheme") + 1] == "binary" and command[command.index("--class-map") + 1] == "nucleus=epithelial"
+
+
+def test_the_tab_says_which_discriminator_a_fine_tune_plays_against(tmp_path, base):
+    app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent),), device="cpu"))
+    tab = FinetuneTab(app, JobManager(tmp_path / "ft", "cpu", start_worker=False))
+    with pytest.raises(UserError, match="no fine-tuning job"):
+        tab.view("gone")
+    assert tab.poll("gone") == ("⚠️ no fine-tuning job 'gone'", None, None)  # the timer shows it in place, never a toast per tick
+    assert "a fresh one (base has none saved beside it)" in tab.discriminator_note("base", "auto")
+    assert "none: base has no discriminator saved beside it" in tab.discriminator_note("base", "beside")
+    base.with_name("base.discriminator.safetensors").write_bytes(b"")
+    assert "the one saved beside it (base.discriminator.safetensors)" in tab.discriminator_note("base", "auto")
+    assert tab.discriminator_note("base", "fresh").endswith("a fresh one.")
+
+
+def test_remaining_time_is_projected_from_joint_steps_not_the_cheap_warm_up():
+    warmup, joint, steps = 0.5, 2.0, 100  # seconds per step, as a D-only warm-up and a joint step differ
+    records = [{"step": s, "wall_time_s": s * warmup if s <= 20 else 20 * warmup + (s - 20) * joint} for s in range(1, 31)]
+    assert remaining_seconds(records[:8], steps, 20) is None  # warm-up only: the pace of what follows is not known yet
+    assert remaining_seconds(records, steps, 20) == pytest.approx(70 * joint)
+    naive = records[-1]["wall_time_s"] / 30 * 70  # what was shown before: 3x too optimistic at the first joint step
+    assert remaining_seconds(records[:22], steps, 20) == pytest.approx(78 * joint) and naive < 70 * joint
+    plain = [{"step": s, "wall_time_s": s * joint} for s in range(1, 11)]  # no warm-up: every step is joint
+    assert remaining_seconds(plain, steps, 0) == pytest.approx(90 * joint)
+
+
+def test_the_loss_legend_never_overlaps():
+    widths = [150.0, 170.0, 160.0]
+    spots = legend_layout(widths, 10, 100, 400)
+    for (x0, y0), w0, (x1, y1) in zip(spots, widths, spots[1:]):
+        assert y1 > y0 or x1 >= x0 + w0  # next entry starts right of this one, or on a new row
+    assert all(x + w <= 390 for (x, _), w in zip(spots, widths)) and len({y for _, y in spots}) == 2
+
+
+class _Fixed:
+    """A stand-in synthesizer: the real tile itself (a perfect generator) or noise (a broken one)."""
+    def __init__(self, tiles: dict, perfect: bool):
+        self.tiles, self.perfect, self.scheme = tiles, perfect, CONSEP
+
+    def generate(self, ids, seeds):
+        tile = self.tiles[ids.tobytes()]
+        rng = np.random.default_rng(0)
+        return [tile if self.perfect else rng.integers(0, 256, tile.shape, dtype=np.uint8) for _ in seeds]
+
+
+def test_the_held_out_check_keeps_the_base_when_the_fine_tune_is_worse(tmp_path):
+    from pathgan.dataset import scan_dataset
+    from pathgan.holdout import judge
+    from pathgan.images import read_rgb
+    from pathgan.masks import read_mask
+    from pathgan.metrics import InceptionFeatures
+
+    data = write_synthetic_dataset(tmp_path / "d", pairs=6, splits=("train",))
+    pairs = scan_dataset(data, "train").pairs
+    tiles = {read_mask(p.mask_path, CONSEP).tobytes(): read_rgb(p.image_path) for p in pairs}
+    extractor = InceptionFeatures(device="cpu")
+    verdict = judge({"base": _Fixed(tiles, True), "fine-tuned": _Fixed(tiles, False)}, pairs, extractor)
+    assert verdict.kept_base and verdict.scores["base"]["fid"] < verdict.scores["fine-tuned"]["fid"] and "beat the base" in verdict.describe()
+    verdict = judge({"base": _Fixed(tiles, False), "fine-tuned": _Fixed(tiles, True)}, pairs, extractor)
+    assert verdict.chosen == "fine-tuned" and verdict.views == {"real": 6, "base": 12, "fine-tuned": 12}
+
+
+def test_a_fine_tune_that_loses_on_held_out_pairs_delivers_the_base_and_keeps_its_own_files(tmp_path, base, monkeypatch):
+    import pathgan.holdout as holdout
+
+    data = write_synthetic_dataset(tmp_path / "nuclei", pairs=16, splits=("train",), scheme=BINARY)
+    real_judge = holdout.judge
+
+    def lost(candidates, pairs, extractor, **kw):  # the real scoring, then the fine-tune made to lose it
+        verdict = real_judge(candidates, pairs, extractor, **kw)
+        verdict.scores = {n: ({"fid": 100.0, "kid": 0.1} if n == "base" else {"fid": 200.0, "kid": 0.2}) for n in verdict.scores}
+        verdict.chosen = "base"
+        return verdict
+
+    monkeypatch.setattr(holdout, "judge", lost)
+    run = tmp_path / "run"
+    assert main(["finetune", "--checkpoint", str(base), "--data", str(data), "--out", str(run), "--class-map", "nucleus=epithelial",
+                 "--steps", "2", "--d-warmup-steps", "1", "--batch-size", "2", "--device", "cpu", "--sample-every", "100"]) == 0
+    verdict = json.loads((run / "holdout.json").read_text())
+    assert verdict["held_out"] == ["train_000", "train_008"] and verdict["views"]["real"] == 2
+    assert {"generator.safetensors", "generator-raw.safetensors", "discriminator.safetensors", BASE_FILE} <= {p.name for p in run.iterdir()}
+    result, original = Synthesizer.from_checkpoint(run / RESULT_FILE, "cpu"), Synthesizer.from_checkpoint(base, "cpu")
+    nuclei = np.asarray(Image.open(data / "masks" / "train" / "train_003.png"))
+    assert np.array_equal(result.generate(nuclei, [2])[0], original.generate(nuclei * 3, [2])[0])  # the base, in the user's classes
+    assert read_config(run / RESULT_FILE)["provenance"]["holdout"]["chosen"] == "base"
+    assert "No fine-tuned network beat the base" in describe_result(run)
+    trained = read_config(run / "generator.safetensors")["provenance"]
+    assert trained["held_out"] == ["train_000", "train_008"] and trained["dataset"]["pairs"] == 14  # never trained on

@@ -91,7 +91,7 @@ def test_shipped_checkpoint_fast_and_bf16_paths_stay_within_3_grey_levels_of_fp3
     assert np.array_equal(others[0].generate(ids, [3, 1, 4, 0, 5, 9, 2, 6])[6], others[0].generate(ids, [2])[0]), others[0].describe()
 
 
-@pytest.mark.parametrize("stem", [s for s in SHIPPED if s.endswith("-resize")])
+@pytest.mark.parametrize("stem", SHIPPED)
 def test_shipped_discriminator_is_found_by_fine_tuning_and_knows_its_generator(stem, tmp_path):
     import torch
     from safetensors.torch import load_file

@@ -14,7 +14,9 @@ from pathgan.checkpoint import read_config
 from pathgan.cli import main
 from pathgan.images import read_rgb
 from pathgan.masks import ids_to_palette, read_mask
+from pathgan.post_processing import PostProcessing
 from pathgan.schemes import BINARY, CONSEP, ClassScheme
+from pathgan.synthesis import Synthesizer
 
 TWO = ClassScheme(("background", "epithelial", "other", "mitotic"), ((0, 0, 0), (255, 0, 255), (0, 255, 255), (255, 255, 0)))
 TINY = ["--steps", "2", "--ngf", "4", "--ndf", "4", "--batch-size", "2", "--device", "cpu", "--sample-every", "1000",
@@ -107,9 +109,29 @@ def test_binary_masks_without_a_scheme_are_refused_then_train_generate_and_evalu
     from pathgan.checkpoint import save_generator
 
     save_generator(consep_ckpt, make_tiny_generator(), CONSEP)
-    assert main(["evaluate", "--checkpoint", str(consep_ckpt), "--data", str(binary_data), "--out", str(tmp_path / "e2"), "--device", "cpu"]) == 2
+    cpu = ["--device", "cpu"]
+    assert main(["evaluate", "--checkpoint", str(consep_ckpt), "--data", str(binary_data), "--out", str(tmp_path / "e2"), *cpu]) == 2
     err = capsys.readouterr().err
-    assert "class ids [255] are outside the scheme" in err and "looks like a binary mask" in err
+    assert "masks hold only {0, 255}: nucleus or not" in err and "--scheme binary and --class-map nucleus=epithelial" in err
+    # ...and each command takes the binary masks once told: the scheme, then the map onto the checkpoint's classes.
+    binary = ["--scheme", "binary"]
+    assert main(["generate", "--checkpoint", str(consep_ckpt), "--masks", str(mask), "--out", str(tmp_path / "g2"), *binary, *cpu]) == 2
+    assert "Map those classes onto the checkpoint's: --class-map nucleus=epithelial" in capsys.readouterr().err
+    mapped = [*binary, "--class-map", "nucleus=epithelial"]
+    assert main(["generate", "--checkpoint", str(consep_ckpt), "--masks", str(mask), "--out", str(tmp_path / "g2"), *mapped, *cpu]) == 0
+    tile = read_rgb(tmp_path / "g2" / f"{mask.stem}_seed0000.png")
+    as_epithelial = Synthesizer.from_checkpoint(consep_ckpt, "cpu").generate((read_mask(mask, BINARY) * 3).astype(np.uint8), [0])[0]
+    assert np.array_equal(tile, as_epithelial)  # every nucleus drawn as the checkpoint's epithelial class
+    assert main(["evaluate", "--checkpoint", str(consep_ckpt), "--data", str(binary_data), "--seeds", "0", "--out", str(tmp_path / "e3"),
+                 "--no-mask-fidelity", *mapped, *cpu]) == 0
+    assert json.loads((tmp_path / "e3" / "report.json").read_text())["n"]["masks"] == 4
+    calibrated = tmp_path / "consep-on-binary.safetensors"
+    assert main(["calibrate", "--checkpoint", str(consep_ckpt), "--data", str(binary_data), "--out", str(calibrated), "--colour", "on",
+                 *mapped, *cpu]) == 0
+    config = read_config(calibrated)  # takes binary masks from now on, through the recorded map
+    assert config["scheme"]["names"] == ["background", "nucleus"] and config["class_map"]["lut"] == [0, 3]
+    assert np.array_equal(Synthesizer.from_checkpoint(calibrated, "cpu").generate(read_mask(mask, BINARY), [0])[0],
+                          PostProcessing.from_config(config).apply([as_epithelial])[0])
 
 
 def test_large_tiff_tiles_train_on_crops_and_are_judged_on_crops(mosaic_data, tmp_path, capsys):
@@ -117,6 +139,10 @@ def test_large_tiff_tiles_train_on_crops_and_are_judged_on_crops(mosaic_data, tm
     assert main(["train", "--data", str(mosaic_data), "--out", str(run), "--scheme", "consep", *TINY]) == 0
     assert "train images: 3 of 512x512" in capsys.readouterr().out
     ckpt = run / "generator.safetensors"
+    # calibrate judges its colour map on the same 256-px crops as evaluate, real and synthetic alike
+    assert main(["calibrate", "--checkpoint", str(ckpt), "--data", str(mosaic_data), "--out", str(tmp_path / "cal.safetensors"),
+                 "--colour", "auto", "--device", "cpu"]) == 0
+    assert read_config(tmp_path / "cal.safetensors")["colour_selection"]["views"] == {"real": 12, "synthetic": 12}
     assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(mosaic_data), "--seeds", "0", "--out", str(tmp_path / "eval"),
                  "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
@@ -158,7 +184,7 @@ def test_a_class_list_of_its_own_from_scheme_json(two_class_data, tmp_path, caps
     for command in (["evaluate", "--out", str(tmp_path / "e")], ["calibrate", "--out", str(tmp_path / "c.safetensors")]):
         assert main([command[0], "--checkpoint", str(other), "--data", str(two_class_data), *command[1:], "--device", "cpu"]) == 2
         err = capsys.readouterr().err
-        assert "trained for 1 class (nucleus), but the data in" in err and "has 3 classes (epithelial, other, mitotic)" in err
+        assert "trained for 1 class (nucleus), but two has 3 classes (epithelial, other, mitotic)" in err
 
 
 @pytest.mark.slow
@@ -178,3 +204,19 @@ def test_the_apps_api_with_a_one_class_checkpoint(binary_data, tmp_path):
         assert len(tiles) == 2 and info["classes"] == ["background", "nucleus"]
         colours = {tuple(c) for c in np.unique(np.asarray(Image.open(snapped).convert("RGB")).reshape(-1, 3), axis=0)}
         assert colours == {(0, 0, 0), (255, 255, 255)}  # drawn in the binary scheme's colours
+
+
+def test_the_binary_mosaic_benchmark_data_is_built_from_consep(consep_root, tmp_path):
+    from pathgan.dataset import scan_dataset
+    from pathgan.domain_shift import shift_stain, write_binary_mosaics
+
+    root = write_binary_mosaics(consep_root, tmp_path / "bench", limit=1)
+    assert not (root / "scheme.json").exists()  # as labs bring it: the masks say nothing about their classes
+    image, ids = read_rgb(root / "images" / "test" / "test_1.tif"), np.asarray(Image.open(root / "masks" / "test" / "test_1.tif"))
+    assert image.shape == (1000, 1000, 3) and ids.shape == (1000, 1000) and set(np.unique(ids)) == {0, 1}
+    patch = read_rgb(consep_root / "images" / "test" / "test_1_005.jpg")  # row 1, column 1 of the 4 x 4 layout, lossless
+    assert np.array_equal(image[256:512, 256:512], shift_stain(patch, 1.6, 0.5))
+    assert np.array_equal(ids[256:512, 256:512], read_mask(consep_root / "masks" / "test" / "test_1_005.png", CONSEP) > 0)
+    assert len(scan_dataset(root, "train", "binary").raise_if_problems().pairs) == 1
+    with pytest.raises(ValueError, match="4 x 4 patches"):
+        write_binary_mosaics(consep_root, tmp_path / "x", size=700)

@@ -351,8 +351,9 @@ class PathGANApp:
         out = []
         for path in sorted(ASSETS_DIR.glob("example_*.png")):
             ids = remap_ids(read_mask(path, CONSEP), CONSEP, scheme)
-            if ids is not None:
-                out.append((ids, path.stem.removeprefix("example_").replace("_", " ")))
+            if ids is not None:  # CoNSeP's class names say nothing in another scheme: then only the layout's number
+                caption = path.stem.removeprefix("example_")
+                out.append((ids, caption.replace("_", " ") if scheme.names == CONSEP.names else f"layout {caption.split('_')[0]}"))
         return out
 
     def load_example(self, index: int, scheme: ClassScheme) -> tuple[np.ndarray, str]:

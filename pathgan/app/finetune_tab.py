@@ -9,10 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..checkpoint import read_config
-from ..dataset import stated_scheme
-from ..finetune import FinetuneConfig
-from ..schemes import ClassScheme
+from ..finetune import FinetuneConfig, discriminator_used
 from .actions import PathGANApp, UserError
 from .finetune_jobs import JobManager, dataset_root, extract_zip, validate
 
@@ -38,16 +35,22 @@ class FinetuneTab:
             raise UserError("upload a zip of your pairs: images/ and masks/ (with or without train/ inside), optionally scheme.json")
         return extract_zip(upload, folder / "data", self.manager.limits)
 
-    def check(self, upload, local_path, checkpoint, class_map="") -> str:
+    @staticmethod
+    def _shown_name(upload, local_path) -> str:
+        """The data as the user named it: the zip's file name or the folder's, never a server path."""
+        return Path(str(local_path or "").strip() or str(upload or "data")).name
+
+    def check(self, upload, local_path, checkpoint, class_map="", scheme="") -> str:
         entry, _ = self.app.synthesizer(checkpoint)
         folder = self.manager.jobs_dir.parent / "checks" / secrets.token_hex(6)
         try:
-            return validate(self._data(folder, upload, local_path), entry.path, (class_map or "").strip()).report
+            root = self._data(folder, upload, local_path)
+            return validate(root, entry.path, (class_map or "").strip(), scheme or "", self._shown_name(upload, local_path)).report
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
     def start(self, upload, local_path, checkpoint, name, class_map, steps, lr, batch_size, d_warmup_steps, ema_decay, discriminator,
-              token="", calibrate: bool = False) -> tuple[str, str]:
+              token="", calibrate: bool = False, scheme: str = "") -> tuple[str, str]:
         """Validate, then queue; returns (report, job id). Nothing is queued on invalid data."""
         if self.job_token and not secrets.compare_digest(str(token or ""), self.job_token):
             raise UserError("starting fine-tuning jobs here needs the job token the app was started with")
@@ -55,18 +58,15 @@ class FinetuneTab:
         try:
             settings = FinetuneConfig(steps=int(steps), lr=float(lr), batch_size=int(batch_size), d_warmup_steps=int(d_warmup_steps),
                                       ema_decay=float(ema_decay), discriminator=str(discriminator), class_map=(class_map or "").strip(),
-                                      calibrate=bool(calibrate))
+                                      calibrate=bool(calibrate), scheme=scheme or "")
         except (TypeError, ValueError):
             raise UserError("steps, batch size and warm-up are whole numbers; learning rate and EMA decay are numbers") from None
         job_id, folder = self.manager.new_job_folder()
         try:
             root = self._data(folder, upload, local_path)
-            check = validate(root, entry.path, settings.class_map)
+            check = validate(root, entry.path, settings.class_map, settings.scheme, self._shown_name(upload, local_path))
             if not check.ok:
                 raise UserError(check.report)
-            if stated_scheme(root) is None:  # read as the checkpoint's scheme, as the check said
-                ClassScheme.from_dict(read_config(entry.path)["scheme"]).save(folder / "scheme.json")
-                settings = replace(settings, scheme=str(folder / "scheme.json"))
             every = max(1, min(100, settings.steps // 10))  # about ten progress points: samples and checkpoints to watch and resume from
             settings = replace(settings, split=check.split, sample_every=every, checkpoint_every=every)
             job = self.manager.submit(job_id, (name or "").strip() or f"{entry.name}-finetuned", entry.path, root, settings)
@@ -74,6 +74,10 @@ class FinetuneTab:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return check.report + f"\n\nQueued as job `{job.id}`.", job.id
+
+    def discriminator_note(self, checkpoint, choice) -> str:
+        entry = self.app.entry(checkpoint)
+        return f"Discriminator for {entry.name}: {discriminator_used(entry.path, choice or 'auto')}."
 
     def choices(self) -> list[tuple[str, str]]:
         return [(f"{j.name} · {j.status} · {j.id}", j.id) for j in reversed(self.manager.jobs())]
@@ -85,7 +89,10 @@ class FinetuneTab:
         p = self.manager.progress(job_id)
         job, step, steps = p["job"], p["step"], p["steps"]
         share = step / steps if steps else 0.0
-        eta = f", about {p['eta_s'] / 60:.1f} min left" if p["eta_s"] and job.status == "running" else ""
+        eta = ""
+        if job.status == "running" and step < steps:
+            eta = (f", about {p['eta_s'] / 60:.1f} min of training left, then the held-out check" if p["eta_s"] is not None
+                   else "; time left is estimated once the joint steps have begun (the warm-up steps are cheaper)")
         lines = [f"**{job.name}** ({job.id}): {job.status}. Step {step:,} of {steps:,}; {p['elapsed_s'] / 60:.1f} min elapsed{eta}.",
                  f'<div style="background:#eee;height:10px;border-radius:5px"><div style="background:#ea580c;width:{100 * share:.1f}%;'
                  f'height:10px;border-radius:5px"></div></div>']
@@ -96,6 +103,14 @@ class FinetuneTab:
             loss_plot(p["records"], plot)
         plot = str(plot) if plot.exists() else None
         return "\n\n".join(lines), plot, str(p["sample"]) if p["sample"] else None
+
+    def poll(self, job_id: str | None) -> tuple[str, str | None, str | None]:
+        """What the page's 2-s timer shows: the view, or why there is none, in the status box. As a toast, one error
+        came back every tick, the same warning 30 times a minute."""
+        try:
+            return self.view(job_id)
+        except UserError as e:
+            return f"⚠️ {e}", None, None
 
     def cancel(self, job_id: str) -> str:
         job = self.manager.cancel(job_id)
@@ -111,7 +126,7 @@ def loss_plot(records: list[dict], path: Path, width: int = 560, height: int = 2
     im = Image.new("RGB", (width, height), "white")
     d = ImageDraw.Draw(im)
     font = ImageFont.load_default()
-    left, top, bottom = 10, 10, height - 40
+    left, top, bottom = 10, 10, height - 56  # room for two legend rows and the step line
     steps = [r["step"] for r in records]
     x = lambda s: left + (s - steps[0]) / max(steps[-1] - steps[0], 1) * (width - 2 * left)  # noqa: E731
     legend = []
@@ -123,8 +138,20 @@ def loss_plot(records: list[dict], path: Path, width: int = 560, height: int = 2
         ys = bottom - (values - lo) / max(hi - lo, 1e-9) * (bottom - top)
         d.line([(x(s), y) for s, y in zip(steps, ys) if np.isfinite(y)], fill=colour, width=2)
         legend.append((f"{key} {lo:.3g}–{hi:.3g}", colour))
-    for i, (text, colour) in enumerate(legend):
-        d.text((left + 180 * i, height - 30), text, fill=colour, font=font)
+    spots = legend_layout([d.textlength(text, font=font) for text, _ in legend], left, bottom + 8, width)
+    for (text, colour), spot in zip(legend, spots):
+        d.text(spot, text, fill=colour, font=font)
     d.text((left, height - 15), f"step {steps[0]}–{steps[-1]}", fill="black", font=font)
     im.save(path)
     return path
+
+
+def legend_layout(widths: list[float], left: int, top: int, width: int, gap: int = 16, row: int = 13) -> list[tuple[float, int]]:
+    """Where each legend entry starts: side by side by measured width, on a new row when the next does not fit."""
+    spots, x, y = [], left, top
+    for w in widths:
+        if x + w > width - left and x > left:
+            x, y = left, y + row
+        spots.append((x, y))
+        x += w + gap
+    return spots

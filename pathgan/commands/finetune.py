@@ -1,10 +1,8 @@
 """python -m pathgan finetune --checkpoint C --data DIR [--class-map nucleus=epithelial] --steps N --out DIR [--resume]"""
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..dataclass_cli import add_dataclass_arguments, dataclass_from_args
-from ..finetune import CALIBRATED_FILE, FinetuneConfig, train_config
+from ..finetune import FinetuneConfig, discriminator_used, finish, train_config
 from .train import run_trainer
 
 
@@ -17,12 +15,8 @@ def add_arguments(p):
 def run(args) -> int:
     settings = dataclass_from_args(FinetuneConfig, args)
     cfg = train_config(args.checkpoint, settings)
+    print(f"discriminator: {discriminator_used(args.checkpoint, settings.discriminator)}", flush=True)
     rc = run_trainer(cfg, args.resume)
-    if rc == 0 and settings.calibrate:
-        from ..calibrate import CalibrationConfig, calibrate_checkpoint
-
-        out = Path(cfg.out)
-        result = calibrate_checkpoint(out / "generator.safetensors", CalibrationConfig(
-            data=cfg.data, split=cfg.split, out=str(out / CALIBRATED_FILE), device=None if cfg.device == "auto" else cfg.device))
-        print(f"calibrated on your {cfg.split} split: {result.out}")
+    if rc == 0:
+        print(f"result: {finish(args.checkpoint, cfg, settings.calibrate)}")
     return rc

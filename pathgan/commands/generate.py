@@ -7,7 +7,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..devices import PRECISION_HELP, PRECISIONS
-from ..masks import read_mask
+from ..dataset import mask_file_values, refuse_unstated_binary
+from ..masks import MASK_SUFFIXES, read_mask
+from ..schemes import named_scheme
 from ..seeds import parse_seeds
 from ..synthesis import Synthesizer
 
@@ -19,15 +21,18 @@ def add_arguments(p):
     p.add_argument("--out", required=True, help="output folder; files are <mask>_seed<NNNN>.png")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if present)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
+    p.add_argument("--scheme", default="", help="class scheme of the masks: consep, binary (0/1 or 0/255) or a scheme.json; "
+                   "default: the checkpoint's")
+    p.add_argument("--class-map", default="", help="the masks' classes onto the checkpoint's when they differ, e.g. nucleus=epithelial")
     p.add_argument("--lossless", action="store_true", help="skip the checkpoint's JPEG matching (colour calibration still applies)")
 
 
 def list_mask_files(masks: str | Path) -> list[Path]:
     masks = Path(masks)
     if masks.is_dir():
-        files = sorted(p for p in masks.iterdir() if p.suffix.lower() == ".png")
+        files = sorted(p for p in masks.iterdir() if p.suffix.lower() in MASK_SUFFIXES)
         if not files:
-            raise ValueError(f"{masks}: no .png masks in this folder")
+            raise ValueError(f"{masks}: no masks in this folder ({', '.join(MASK_SUFFIXES)})")
         return files
     if not masks.exists():
         raise ValueError(f"{masks}: no such file or folder")
@@ -39,7 +44,11 @@ def run(args) -> int:
     synth = Synthesizer.from_checkpoint(args.checkpoint, args.device, args.precision)
     if args.lossless:
         synth.post_processing = synth.post_processing.without_compression()
+    if args.scheme or args.class_map:
+        synth.read_as(named_scheme(args.scheme) if args.scheme else synth.scheme, args.class_map)
     files = list_mask_files(args.masks)
+    if not args.scheme:
+        refuse_unstated_binary(Path(args.masks).name, {v for f in files for v in mask_file_values(f)}, synth.scheme)
     ids = [read_mask(f, synth.scheme) for f in files]  # every mask checked before any work
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

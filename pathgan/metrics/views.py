@@ -30,6 +30,13 @@ def image_views(image: np.ndarray, mode: str = "crop", tile: int = TILE) -> list
     return [image[y : y + th, x : x + tw] for y in range(0, h - th + 1, th) for x in range(0, w - tw + 1, tw)]
 
 
+def view_count(height: int, width: int, mode: str = "crop", tile: int = TILE) -> int:
+    """How many views `image_views` gives of an image of this size."""
+    if mode == "resize" or (height <= tile and width <= tile):
+        return 1
+    return (height // min(tile, height)) * (width // min(tile, width))
+
+
 def describe_views(mode: str, tile: int = TILE) -> str:
     if mode == "resize":
         return f"images larger than {tile} px shrunk whole to the extractor's input size, antialiased"

@@ -45,6 +45,8 @@ class TrainConfig:
     init_generator: str = _f("", "start from this generator checkpoint (fine-tuning); its architecture replaces the generator flags")
     init_discriminator: str = _f("", "start the discriminator from these weights (a run's discriminator.safetensors) instead of fresh")
     class_map: str = _f("", "with --init-generator of another class scheme: your classes onto its classes, e.g. nucleus=epithelial or 1=3")
+    holdout_every: int = _f(0, "keep every Nth pair of the split (in name order, from the first) out of training, to judge the result on "
+                            "(fine-tuning); 0: train on every pair")
     d_warmup_steps: int = _f(0, "first steps train only the discriminator against the fixed generator; lets a fresh discriminator catch up when fine-tuning")
     feature_matching_weight: float = _f(0.0, "pix2pixHD feature matching: weight of the L1 between the discriminator's activations on real and generated tiles; 0: off")
     ema_decay: float = _f(0.0, "keep an exponential moving average of the generator weights with this per-step decay (e.g. 0.995) and save the average; 0: off")

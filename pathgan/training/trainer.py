@@ -19,12 +19,12 @@ from tqdm import tqdm
 from ..compression_matching import read_compression
 from ..checkpoint import CheckpointError, atomic_write, file_sha256, load_generator, provenance_steps, read_config, save_generator
 from ..devices import autocast, describe_device, fast_memory_format, resolve_precision
-from ..dataset import PairedDataset, dataset_fingerprint, scan_dataset
+from ..dataset import PairedDataset, dataset_fingerprint, held_out, scan_dataset
 from ..images import read_rgb
 from ..masks import read_mask
 from ..models import build_discriminator, build_generator
 from ..paths import PROJECT_ROOT
-from ..schemes import ClassMap, ClassScheme
+from ..schemes import ClassMap, ClassScheme, suggested_class_map
 from ..seeds import torch_generator
 from ..synthesis import Synthesizer
 from ..tensors import image_to_tensor, tensor_to_images
@@ -115,6 +115,7 @@ class Trainer:
 
         # Every problem in the data is reported before step 1.
         scan = scan_dataset(cfg.data, cfg.split, cfg.scheme or None)
+        scan.pairs, self.held_out = held_out(scan.pairs, cfg.holdout_every)  # judged on afterwards, never trained on
         self.class_map = self._class_map(cfg, scan.scheme)
         if cfg.data_workers < 0:
             raise ValueError(f"--data-workers must be 0 or more, not {cfg.data_workers}")
@@ -122,6 +123,9 @@ class Trainer:
         self._loader, self._loader_step = None, None
         if self.dist.is_main:  # what training will see, before step 1
             lines, warnings = self.data.summary(Path(cfg.data), cfg.split)
+            if self.held_out:
+                lines.append(f"  held out of training (every {cfg.holdout_every}th {cfg.split} pair): {len(self.held_out)} pair{'s' if len(self.held_out) != 1 else ''}, "
+                             f"{', '.join(p.stem for p in self.held_out[:6])}{', ...' if len(self.held_out) > 6 else ''}")
             print("\n".join(lines + [f"warning: {w}" for w in warnings]), flush=True)
         self.dataset = dataset_fingerprint(scan)  # provenance: which data, whatever folder it was read from
         self.base = {"path": str(cfg.init_generator), "sha256": file_sha256(cfg.init_generator)} if cfg.init_generator else None
@@ -142,8 +146,9 @@ class Trainer:
             except CheckpointError as e:
                 if "trained for" not in str(e):
                     raise
+                base_scheme = ClassScheme.from_dict(read_config(cfg.init_generator)["scheme"])
                 raise CheckpointError(f"{e}, or map your classes onto its with --class-map, e.g. "
-                                      f"{self.scheme.names[1]}={read_config(cfg.init_generator)['scheme']['names'][1]}") from None
+                                      f"{suggested_class_map(self.scheme, base_scheme)}") from None
             cfg = replace(cfg, generator=init.cfg)
         network_classes = self.class_map.target.num_classes if self.class_map else self.scheme.num_classes
         gcfg = replace(cfg.generator, num_classes=network_classes)
@@ -256,6 +261,7 @@ class Trainer:
             **({"base_checkpoint": self.base, "class_map": self.class_map.describe()} if self.base and self.class_map else
                {"base_checkpoint": self.base} if self.base else {}),
             "split": self.cfg.split,
+            **({"held_out": [p.stem for p in self.held_out]} if self.held_out else {}),
             "steps": self.step,
             **({"total_steps": self.base_steps + self.step} if self.base_steps is not None else {}),  # with the base's
             "disc": self.cfg.discriminator.arch,
