@@ -450,7 +450,7 @@ def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> 
     def on_tick(job_id):
         return (gr.Dropdown(choices=tab.choices()), *tab.poll(job_id))
 
-    check.click(shown_errors(tab.check), [upload, local, checkpoint, class_map, scheme], report, **hidden)
+    check.click(shown_errors(tab.check), [upload, local, checkpoint, class_map, scheme, disc], report, **hidden)
     start.click(shown_errors(on_start, 2), [upload, local, checkpoint, name, class_map, steps, lr, batch, warmup, ema, disc, token, calibrate, scheme],
                 [report, job], **hidden)
     job.change(shown_errors(tab.view, 3), job, [status, losses, samples], **hidden)

@@ -82,7 +82,7 @@ def stated_scheme(root: str | Path) -> ClassScheme | None:
 
 
 def dataset_scheme(root: str | Path, split: str = "train", scheme: str | ClassScheme | None = None,
-                   wording: Wording = CLI_WORDING) -> ClassScheme:
+                   wording: Wording = CLI_WORDING, name: str | None = None) -> ClassScheme:
     """The class scheme to read a dataset with: the one named (a preset or a file), else the dataset's scheme.json.
 
     Never a guess: without either, the error lists the ids the masks hold and a scheme.json to start from.
@@ -93,7 +93,7 @@ def dataset_scheme(root: str | Path, split: str = "train", scheme: str | ClassSc
     if scheme is not None and str(scheme) != "":
         chosen = named_scheme(scheme)
         if own is not None and own.names != chosen.names:
-            raise SchemeMismatch(f"{root / SCHEME_FILE} states {own.describe()}, but {chosen.describe()} "
+            raise SchemeMismatch(f"{name or root}/{SCHEME_FILE} states {own.describe()}, but {chosen.describe()} "
                                  f"{'were' if chosen.num_classes != 1 else 'was'} asked for; use data and a checkpoint of the same class scheme")
         return chosen
     if own is not None:
@@ -103,7 +103,7 @@ def dataset_scheme(root: str | Path, split: str = "train", scheme: str | ClassSc
     found = f"Its masks in {split} hold the values {{{', '.join(map(str, ids[:20]))}{', ...' if len(ids) > 20 else ''}}}. " if ids else ""
     start = scheme_example(1 if set(ids) <= {0, 1, 255} else max(ids))
     raise SchemeError(
-        f"{root.name} states no class scheme (no {SCHEME_FILE} at its root"
+        f"{name or root.name} states no class scheme (no {SCHEME_FILE} at its root"
         + (f"; {', '.join(others)} {'is' if len(others) == 1 else 'are'} not read, only {SCHEME_FILE}" if others else "") + "). "
         + found + f"Write {SCHEME_FILE} at its root, for example:\n{scheme_json(start)}"
         f"or name one: {wording.scheme.format('consep')} (CoNSeP's 4 nucleus types) or {wording.scheme.format('binary')} "

@@ -9,9 +9,20 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .checkpoint import read_config
+from . import holdout
+from .calibrate import CalibrationConfig, calibrate_checkpoint
+from .checkpoint import load_generator, read_class_map, read_config, read_post_processing, save_generator
+from .dataset import dataset_scheme, held_out, scan_dataset
+from .devices import best_device
+from .evaluation import MetricsConfig
+from .holdout import BASE, Verdict
+from .images import image_size
+from .metrics import InceptionFeatures
+from .metrics.views import view_count
 from .models import DiscriminatorConfig
+from .synthesis import Synthesizer
 from .training.config import TrainConfig
+from .training.trainer import GENERATOR_FILE, RAW_GENERATOR_FILE
 
 DISCRIMINATOR_CHOICES = ("auto", "beside", "fresh")
 CALIBRATED_FILE = "generator-calibrated.safetensors"  # with --calibrate: the chosen network, calibrated on your split
@@ -28,17 +39,20 @@ class FinetuneConfig:
     split: str = field(default="train", metadata={"help": "split to train on ('.' when images/ and masks/ hold the files directly)"})
     scheme: str = field(default="", metadata={"help": "class scheme of your masks: consep, binary, or a scheme.json; empty: the data's own scheme.json"})
     class_map: str = field(default="", metadata={"help": "your classes onto the checkpoint's, e.g. nucleus=epithelial or 1=3 (needed when the schemes differ)"})
-    steps: int = field(default=1000, metadata={"help": "optimisation steps, discriminator warm-up included"})
+    steps: int = field(default=1400, metadata={"help": "optimisation steps, discriminator warm-up included (about 17 minutes on one core "
+                       "of a CPU with bf16 units, the held-out check included)"})
     lr: float = field(default=5e-5, metadata={"help": "Adam learning rate"})
     batch_size: int = field(default=4, metadata={"help": "pairs per step"})
     d_warmup_steps: int = field(default=200, metadata={"help": "first steps train only the discriminator"})
     ema_decay: float = field(default=0.99, metadata={"help": "moving average of the generator that is saved (0: off)"})
-    diversity_weight: float = field(default=1.0, metadata={"help": "mode-seeking term, as the shipped checkpoints were trained"})
+    diversity_weight: float = field(default=0.0, metadata={"help": "mode-seeking term that pushes seeds apart (the shipped checkpoints were "
+                                    "trained with 1). Off by default: a short fine-tune at 1 spent itself on it, and the base's seeds "
+                                    "stay apart without it (docs/finetuning.md)"})
     discriminator: str = field(default="auto", metadata={"choices": DISCRIMINATOR_CHOICES, "help": "beside: continue the game against the "
                                "discriminator saved next to the checkpoint (<stem>.discriminator.safetensors or a run's discriminator.safetensors); "
                                "fresh: a new one; auto: beside when one is saved, else fresh"})
     holdout_every: int = field(default=8, metadata={"help": "every Nth pair of your split is held out of training, and the result is "
-                               "the better of base and fine-tuned on those pairs (FID and KID); 0: no check, the fine-tuned network is the result"})
+                               "the better of base and fine-tuned on those pairs (by KID); 0: no check, the fine-tuned network is the result"})
     checkpoint_every: int = field(default=100, metadata={"help": "steps between resumable checkpoints"})
     sample_every: int = field(default=100, metadata={"help": "steps between sample grids"})
     seed: int = field(default=0, metadata={"help": "seed of data order, augmentation and noise"})
@@ -95,18 +109,6 @@ def discriminator_used(checkpoint: str | Path, choice: str = "auto") -> str:
 def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, log=print) -> Path:
     """After training: judge base and fine-tuned on the held-out pairs, keep the better, calibrate it if asked,
     and write OUT/result.safetensors with the verdict in its provenance. Every file the run made is kept."""
-    from .calibrate import CalibrationConfig, calibrate_checkpoint
-    from .checkpoint import atomic_write, load_generator, read_class_map, read_post_processing, save_generator
-    from .dataset import dataset_scheme, held_out, scan_dataset
-    from .devices import best_device
-    from .evaluation import MetricsConfig
-    from .holdout import BASE, Verdict, judge
-    from .metrics import InceptionFeatures
-    from .images import image_size
-    from .metrics.views import view_count
-    from .synthesis import Synthesizer
-    from .training.trainer import GENERATOR_FILE, RAW_GENERATOR_FILE
-
     out = Path(cfg.out)
     device = best_device(None if cfg.device == "auto" else cfg.device)
     scheme = dataset_scheme(cfg.data, cfg.split, cfg.scheme or None)
@@ -119,7 +121,7 @@ def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, lo
     if crops >= 2:
         extractor = InceptionFeatures(metrics.inception_weights, metrics.device, metrics.batch_size)
         candidates = {BASE: base, **{n: Synthesizer.from_checkpoint(p, str(device)) for n, p in files.items()}}
-        verdict = judge(candidates, held, extractor, views=metrics.large_images, kid_subsets=metrics.kid_subsets, kid_seed=metrics.kid_seed)
+        verdict = holdout.judge(candidates, held, extractor, views=metrics.large_images, kid_subsets=metrics.kid_subsets, kid_seed=metrics.kid_seed)
     else:
         first = next(iter(files))
         why = ("--holdout-every 0" if not cfg.holdout_every else
@@ -149,9 +151,6 @@ def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, lo
 
 def describe_result(out: str | Path) -> str:
     """What a finished fine-tune delivered, in words: the held-out verdict and the post-processing of the result."""
-    from .checkpoint import read_config, read_post_processing
-    from .holdout import Verdict
-
     out = Path(out)
     parts = []
     if (out / VERDICT_FILE).is_file():

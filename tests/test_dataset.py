@@ -65,3 +65,30 @@ def test_augmentation_is_seeded_and_exact_on_masks():
         assert np.array_equal(ids_to_palette(a_ids, CONSEP), a_img)  # image and mask moved together
     outs = {augment(image, ids, np.random.default_rng(s))[1].tobytes() for s in range(8)}
     assert len(outs) > 4
+
+
+def test_unstated_binary_masks_are_named_before_a_many_class_checkpoint_reads_them(tmp_path, capsys):
+    from pathgan.checkpoint import save_generator
+    from pathgan.cli import main
+    from pathgan.dataset import checkpoint_data_scheme, held_out
+    from pathgan.schemes import BINARY, SchemeError, SchemeMismatch
+    from conftest import make_tiny_generator
+
+    for i in range(3):
+        _write_pair(tmp_path / "lab", f"t{i}", np.zeros((256, 256, 3), np.uint8), (random_mask(seed=i) > 0).astype(np.uint8))
+    lab = tmp_path / "lab"
+    with pytest.raises(SchemeError, match=r"hold only \{0, 1\}: nucleus or not.*--scheme binary and --class-map nucleus=epithelial"):
+        checkpoint_data_scheme(lab, CONSEP)  # not read as 'miscellaneous' without a word
+    with pytest.raises(SchemeMismatch, match="Map those classes onto the checkpoint's: --class-map nucleus=epithelial"):
+        checkpoint_data_scheme(lab, CONSEP, scheme="binary")
+    assert checkpoint_data_scheme(lab, CONSEP, scheme="binary", class_map="nucleus=epithelial") == BINARY
+    assert checkpoint_data_scheme(lab, CONSEP, scheme="consep") == CONSEP  # said outright, so read as CoNSeP's ids
+    ckpt = tmp_path / "c.safetensors"
+    save_generator(ckpt, make_tiny_generator(), CONSEP)
+    masks = lab / "masks" / "train"
+    assert main(["generate", "--checkpoint", str(ckpt), "--masks", str(masks), "--out", str(tmp_path / "g"), "--device", "cpu"]) == 2
+    assert "--scheme binary and --class-map nucleus=epithelial" in capsys.readouterr().err
+    pairs = scan_dataset(lab, "train", "binary").pairs
+    assert [[p.stem for p in part] for part in held_out(pairs, 2)] == [["t1"], ["t0", "t2"]] and held_out(pairs, 0)[1] == []
+    with pytest.raises(ValueError, match="2 or more"):
+        held_out(pairs, 1)

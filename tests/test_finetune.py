@@ -233,7 +233,7 @@ def test_a_binary_zip_without_a_scheme_gets_the_clis_refusal_in_the_tab_then_wor
     assert main(["finetune", "--checkpoint", str(base), "--data", str(data), "--out", str(tmp_path / "cli"), "--device", "cpu"]) == 2
     cli = capsys.readouterr().err
     report = tab.check(str(upload), "", "base")
-    for text in ("Data: my-lab.zip", "states no class scheme", "hold the values {0, 1}", '"names": ["background", "nucleus"]',
+    for text in ("Data: my-lab.zip", "my-lab.zip states no class scheme", "hold the values {0, 1}", '"names": ["background", "nucleus"]',
                  'choose "binary" under *Your masks\' classes*'):
         assert text in report, text
     assert "states no class scheme" in cli and "--scheme binary" in cli and str(tmp_path) not in report  # no server path shown
@@ -241,6 +241,10 @@ def test_a_binary_zip_without_a_scheme_gets_the_clis_refusal_in_the_tab_then_wor
         tab.start(str(upload), "", "base", "x", "", 2, 1e-4, 2, 0, 0, "fresh")
     told = tab.check(str(upload), "", "base", scheme="binary")
     assert "❌" in told and "write nucleus=epithelial under *Class map*" in told
+    assert "✅ 4 pairs" in tab.check(str(upload), "", "base", scheme="consep")  # said outright: read as CoNSeP's ids
+    BINARY.save(data / "scheme.json")  # a named scheme that the data's own scheme.json contradicts is refused
+    contradicted = tab.check(str(zip_dataset(data, tmp_path / "stated.zip")), "", "base", scheme="consep")
+    assert "stated.zip/scheme.json states 1 class (nucleus), but 4 classes" in contradicted and str(tmp_path) not in contradicted
     mapped = tab.check(str(upload), "", "base", "nucleus=epithelial", "binary")
     assert "✅ 4 pairs" in mapped and "Class map: nucleus=epithelial" in mapped and "Discriminator: a fresh one" in mapped
     text, job_id = tab.start(str(upload), "", "base", "x", "nucleus=epithelial", 2, 1e-4, 2, 0, 0, "auto", scheme="binary")

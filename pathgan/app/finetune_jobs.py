@@ -157,7 +157,8 @@ SCHEME_CHOICES = (("scheme.json in the data", ""), ("binary: nucleus / backgroun
                   ("CoNSeP's 4 nucleus types", "consep"))
 
 
-def validate(root: Path, checkpoint: Path, class_map: str = "", scheme: str = "", name: str | None = None) -> Validation:
+def validate(root: Path, checkpoint: Path, class_map: str = "", scheme: str = "", name: str | None = None,
+             discriminator: str = "auto") -> Validation:
     """Every problem with the pairs, listed per file, and whether their classes fit the checkpoint.
 
     The classes are read as `python -m pathgan finetune` reads them: the data's scheme.json or a named scheme
@@ -166,11 +167,11 @@ def validate(root: Path, checkpoint: Path, class_map: str = "", scheme: str = ""
     split = data_split(root)
     name = name or root.name
     try:
-        own = dataset_scheme(root, split, scheme or None, TAB_WORDING)
+        own = dataset_scheme(root, split, scheme or None, TAB_WORDING, name)
     except (SchemeError, SchemeMismatch) as e:
-        return Validation(False, f"Data: {name}\n\n❌ " + str(e).replace(str(root), name))
+        return Validation(False, f"Data: {name}\n\n❌ {e}")
     lines = [f"Data: {name}, split `{split}`; classes: {own.describe()}" + ("" if scheme else f" (its {SCHEME_FILE})"),
-             f"Discriminator: {discriminator_used(checkpoint)}."]
+             f"Discriminator: {discriminator_used(checkpoint, discriminator)}."]
     problems = []
     for sub, suffixes in (("images", IMAGE_SUFFIXES), ("masks", MASK_SUFFIXES)):
         folder = root / sub / split
@@ -191,9 +192,11 @@ def validate(root: Path, checkpoint: Path, class_map: str = "", scheme: str = ""
         problems.append("a class map is only for data whose classes differ from the checkpoint's; leave it empty")
     if not scan.pairs and not problems:
         problems.append("no image/mask pairs found")
+    head = "\n\n".join(lines)  # one paragraph each on the page
     if problems:
-        return Validation(False, "\n".join([*lines, f"❌ {len(problems)} problem(s); nothing was started:", *[f"- {p}" for p in problems[:50]]]), split, own)
-    return Validation(True, "\n".join([*lines, f"✅ {len(scan.pairs)} pairs, all readable."]), split, own)
+        listing = "\n".join(f"- {p}" for p in problems[:50])
+        return Validation(False, f"{head}\n\n❌ {len(problems)} problem(s); nothing was started:\n\n{listing}", split, own)
+    return Validation(True, f"{head}\n\n✅ {len(scan.pairs)} pairs, all readable.", split, own)
 
 
 # -- jobs ------------------------------------------------------------------------------------------------
@@ -364,7 +367,6 @@ class JobManager:
         samples = sorted((job.run / "samples").glob("step_*.png")) if (job.run / "samples").is_dir() else []
         return {"job": job, "step": step, "steps": steps, "records": records, "sample": samples[-1] if samples else None,
                 "elapsed_s": (job.finished or time.time()) - job.started if job.started else 0.0, "eta_s": eta}
-
 
 
 def remaining_seconds(records: list[dict], steps: int, warmup: int) -> float | None:

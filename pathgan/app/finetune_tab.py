@@ -40,12 +40,13 @@ class FinetuneTab:
         """The data as the user named it: the zip's file name or the folder's, never a server path."""
         return Path(str(local_path or "").strip() or str(upload or "data")).name
 
-    def check(self, upload, local_path, checkpoint, class_map="", scheme="") -> str:
+    def check(self, upload, local_path, checkpoint, class_map="", scheme="", discriminator="auto") -> str:
         entry, _ = self.app.synthesizer(checkpoint)
         folder = self.manager.jobs_dir.parent / "checks" / secrets.token_hex(6)
         try:
             root = self._data(folder, upload, local_path)
-            return validate(root, entry.path, (class_map or "").strip(), scheme or "", self._shown_name(upload, local_path)).report
+            return validate(root, entry.path, (class_map or "").strip(), scheme or "", self._shown_name(upload, local_path),
+                            discriminator or "auto").report
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -64,7 +65,7 @@ class FinetuneTab:
         job_id, folder = self.manager.new_job_folder()
         try:
             root = self._data(folder, upload, local_path)
-            check = validate(root, entry.path, settings.class_map, settings.scheme, self._shown_name(upload, local_path))
+            check = validate(root, entry.path, settings.class_map, settings.scheme, self._shown_name(upload, local_path), settings.discriminator)
             if not check.ok:
                 raise UserError(check.report)
             every = max(1, min(100, settings.steps // 10))  # about ten progress points: samples and checkpoints to watch and resume from
