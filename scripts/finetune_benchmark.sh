@@ -9,7 +9,8 @@ T1=${T1:-600}; T2=${T2:-1800}
 mkdir -p "$OUT"
 [ -f "$OUT/target/scheme.json" ] || python scripts/stain_shift.py --data "$DATA" --out "$OUT/target"
 ft() { timeout -s TERM "$1" python -m pathgan finetune --checkpoint "$BASE" --data "$OUT/target" --out "$OUT/ft" --steps 20000 \
-         --checkpoint-every 25 --sample-every 1000 --device cpu "${@:2}" > "$OUT/ft.log" 2>&1; echo "finetune exit $?"; }
+         --checkpoint-every 25 --sample-every 1000 --device cpu --diversity-weight 1 --holdout-every 0 --discriminator fresh "${@:2}" > "$OUT/ft.log" 2>&1
+     echo "finetune exit $?"; }  # the settings of its 2026-11 measurement
 keep() { cp "$OUT/ft/generator.safetensors" "$OUT/$1.safetensors"; cp "$OUT/ft/generator.json" "$OUT/$1.json"; tail -n 1 "$OUT/ft/metrics.jsonl"; }
 ft "$T1"; keep ft-short
 ft $((T2 - T1)) --resume; keep ft-long
