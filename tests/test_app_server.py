@@ -109,15 +109,11 @@ def test_bad_input_gets_a_clear_message_and_the_app_keeps_serving(client, masks,
     assert len(tiles) == 1
 
 
-def test_uploads_over_20_mb_are_refused(client, masks, server):
-    with pytest.raises(ValueError, match="exceeds the maximum file size of 20971520 bytes"):  # gradio_client checks first
+def test_mask_uploads_over_20_mb_are_refused(client, masks, server):
+    # Gradio's one upload limit is the fine-tuning zip's (2 GB); the app holds masks to 20 MB before decoding them
+    with pytest.raises(AppError, match=r"MB; uploads are limited to 20 MB"):
         client.predict(handle_file(str(masks["heavy"])), 0, 1, "", api_name="/synthesize")
-    import httpx  # the server refuses it too, whoever sends it
-
-    with open(masks["heavy"], "rb") as f:
-        r = httpx.post(server.url + "gradio_api/upload", files={"files": ("heavy.png", f, "image/png")}, timeout=60)
-    assert r.status_code == 413 and "maximum allowed size" in r.text
-    assert server.alive()
+    assert server.alive() and "Traceback" not in server.log(tail=None)
 
 
 def test_bad_controls(client, masks, server):

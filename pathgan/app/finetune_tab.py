@@ -77,7 +77,10 @@ class FinetuneTab:
         return check.report + f"\n\nQueued as job `{job.id}`.", job.id
 
     def discriminator_note(self, checkpoint, choice) -> str:
-        entry = self.app.entry(checkpoint)
+        try:
+            entry = self.app.entry(checkpoint)
+        except UserError:
+            return ""  # no checkpoint to fine-tune: the page says so where a checkpoint is chosen
         return f"Discriminator for {entry.name}: {discriminator_used(entry.path, choice or 'auto')}."
 
     def choices(self) -> list[tuple[str, str]]:
