@@ -22,6 +22,7 @@ from .masks import read_mask
 from .metrics.views import image_views
 from .paths import dataset_folder
 from .post_processing import PostProcessing
+from .schemes import CLASS_MAP_HELP, DATA_SCHEME_HELP
 from .seeds import parse_seeds
 from .synthesis import Synthesizer
 
@@ -33,9 +34,8 @@ COLOUR_CHOICES = ("auto", "on", "off")
 class CalibrationConfig:
     data: str | None = field(default=None, metadata={"help": "dataset folder with images/<split> and masks/<split>; None: $PATHGAN_DATA/consep"})
     split: str = field(default="train", metadata={"help": "split to fit on; keep it the training split so the test split stays unseen"})
-    scheme: str = field(default="", metadata={"help": "class scheme of the data's masks: consep, binary or a scheme.json; empty: its own "
-                        "scheme.json, else the checkpoint's. The calibrated checkpoint takes masks in this scheme"})
-    class_map: str = field(default="", metadata={"help": "the data's classes onto the checkpoint's when they differ, e.g. nucleus=epithelial"})
+    scheme: str = field(default="", metadata={"help": DATA_SCHEME_HELP + ". The calibrated checkpoint takes masks in this scheme"})
+    class_map: str = field(default="", metadata={"help": CLASS_MAP_HELP})
     seeds: str = field(default="100", metadata={"help": "seeds rendered per mask for the fit"})
     out: str | None = field(default=None, metadata={"help": "calibrated checkpoint to write; None: <stem>-calibrated.safetensors beside the input"})
     colour: str = field(default="auto", metadata={"help": "per-channel colour map: on, off, or auto (kept only if it lowers FID on the fitting split; needs the Inception weights)",

@@ -43,6 +43,7 @@ from .metrics.features_cache import view_names
 from .metrics.image_sets import MIN_IMAGES, small_sample_warnings
 from .metrics.views import LARGE_IMAGE_MODES, describe_views, image_views
 from .paths import dataset_folder, eval_folder
+from .schemes import CLASS_MAP_HELP, DATA_SCHEME_HELP
 from .seeds import parse_seeds
 from .segmentation.data import read_instances
 from .segmentation.fidelity import MaskFidelity, cached_segmenter
@@ -72,9 +73,8 @@ class EvaluationConfig:
     split: str = field(default="test", metadata={"help": "split whose masks are rendered and whose real images are the reference"})
     train_split: str = field(default="train", metadata={"help": "split the generator was trained on (memorisation and the floor)"})
     seeds: str = field(default="0-3", metadata={"help": "seeds per mask, e.g. 0-3 or 0,5,9"})
-    scheme: str = field(default="", metadata={"help": "class scheme of the data's masks: consep, binary or a scheme.json; empty: its own "
-                        "scheme.json, else the checkpoint's"})
-    class_map: str = field(default="", metadata={"help": "the data's classes onto the checkpoint's when they differ, e.g. nucleus=epithelial"})
+    scheme: str = field(default="", metadata={"help": DATA_SCHEME_HELP})
+    class_map: str = field(default="", metadata={"help": CLASS_MAP_HELP})
     out: str | None = field(default=None, metadata={"help": "output folder; None: runs/eval/<checkpoint-stem> in the project"})
     precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": f"synthesis precision: {PRECISION_HELP}"})
     mask_fidelity: bool = field(default=True, metadata={"help": "segment the tiles with a segmenter trained (once, cached) on the train "

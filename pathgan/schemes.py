@@ -36,6 +36,9 @@ class Wording:
 
 
 CLI_WORDING = Wording()
+# --scheme and --class-map where data meets a checkpoint (generate, evaluate, calibrate): one wording for all three.
+DATA_SCHEME_HELP = "class scheme of the masks: consep, binary (0/1 or 0/255) or a scheme.json; empty: the data's scheme.json, else the checkpoint's"
+CLASS_MAP_HELP = "the masks' classes onto the checkpoint's when they differ, e.g. nucleus=epithelial"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from ..devices import PRECISION_HELP, PRECISIONS
 from ..dataset import mask_file_values, refuse_unstated_binary
 from ..masks import MASK_SUFFIXES, read_mask
-from ..schemes import named_scheme
+from ..schemes import CLASS_MAP_HELP, DATA_SCHEME_HELP, named_scheme
 from ..seeds import parse_seeds
 from ..synthesis import Synthesizer
 
@@ -21,9 +21,8 @@ def add_arguments(p):
     p.add_argument("--out", required=True, help="output folder; files are <mask>_seed<NNNN>.png")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if present)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
-    p.add_argument("--scheme", default="", help="class scheme of the masks: consep, binary (0/1 or 0/255) or a scheme.json; "
-                   "default: the checkpoint's")
-    p.add_argument("--class-map", default="", help="the masks' classes onto the checkpoint's when they differ, e.g. nucleus=epithelial")
+    p.add_argument("--scheme", default="", help=DATA_SCHEME_HELP)
+    p.add_argument("--class-map", default="", help=CLASS_MAP_HELP)
     p.add_argument("--lossless", action="store_true", help="skip the checkpoint's JPEG matching (colour calibration still applies)")
 
 

@@ -26,15 +26,20 @@ def image_views(image: np.ndarray, mode: str = "crop", tile: int = TILE) -> list
         from .inception import INPUT_SIZE  # inception imports the cache, which imports this module
 
         return [np.asarray(Image.fromarray(image).resize((INPUT_SIZE, INPUT_SIZE), Image.BILINEAR))]
+    return [image[y : y + th, x : x + tw] for y, x, th, tw in _crops(h, w, tile)]
+
+
+def _crops(h: int, w: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """(y, x, height, width) of the non-overlapping crops of an image larger than the tile."""
     th, tw = min(tile, h), min(tile, w)
-    return [image[y : y + th, x : x + tw] for y in range(0, h - th + 1, th) for x in range(0, w - tw + 1, tw)]
+    return [(y, x, th, tw) for y in range(0, h - th + 1, th) for x in range(0, w - tw + 1, tw)]
 
 
 def view_count(height: int, width: int, mode: str = "crop", tile: int = TILE) -> int:
-    """How many views `image_views` gives of an image of this size."""
+    """How many views `image_views` gives of an image of this size, without its pixels."""
     if mode == "resize" or (height <= tile and width <= tile):
         return 1
-    return (height // min(tile, height)) * (width // min(tile, width))
+    return len(_crops(height, width, tile))
 
 
 def describe_views(mode: str, tile: int = TILE) -> str:
