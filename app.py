@@ -6,7 +6,6 @@ This file only lays out widgets and wires them; every action is a function in pa
 from __future__ import annotations
 
 import functools
-import html
 import logging
 import os
 import sys
@@ -22,6 +21,7 @@ from pathgan.app.actions import (  # noqa: E402
 )
 from pathgan.app.finetune_jobs import SCHEME_CHOICES, JobManager, Limits  # noqa: E402
 from pathgan.app.finetune_tab import FinetuneTab  # noqa: E402
+from pathgan.app.mask_canvas import TEMPLATE, page_css, page_script  # noqa: E402
 from pathgan.app.reading_test import ReadingTests  # noqa: E402
 from pathgan.finetune import DISCRIMINATOR_CHOICES, FinetuneConfig  # noqa: E402
 from pathgan.masks import ids_to_palette  # noqa: E402
@@ -31,57 +31,50 @@ from pathgan.schemes import ClassScheme  # noqa: E402
 log = logging.getLogger("pathgan.app")
 
 CSS = """
-.legend {display:flex; flex-wrap:wrap; gap:.4rem 1rem; font-size:.9rem; align-items:center}
 #compare-gallery .grid-wrap, #tiles .grid-wrap {height: auto !important; min-height: 0 !important; max-height: 80vh}
-.legend span.swatch {display:inline-block; width:.9rem; height:.9rem; border:1px solid #888; vertical-align:-2px; margin-right:.3rem}
 """
 
 
-def _fault(fn, e: Exception) -> gr.Error:
+def _fault_text(fn, e: Exception) -> str:
     """A bug: its traceback goes to the log once, and the page says so without taking the server down."""
     log.exception("unexpected error in %s", fn.__name__)
-    return gr.Error(f"Something went wrong ({e.__class__.__name__}: {e}). The app is still running; try again.", print_exception=False)
+    return f"Something went wrong ({e.__class__.__name__}: {e}). The app is still running; try again."
+
+
+def _raise(error: Exception):
+    raise error from None
+
+
+def guarded(fn, on_user_error, on_fault):
+    """`fn` with a user error answered by on_user_error(e) and a bug by on_fault(message), after logging its traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (UserError, ValueError) as e:
+            return on_user_error(e)
+        except Exception as e:
+            return on_fault(_fault_text(fn, e))
+    return wrapper
 
 
 def shown_errors(fn, outputs: int = 1):
     """For page events: a user error is one warning toast, and every output keeps what it showed (no error pills)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (UserError, ValueError) as e:
-            gr.Warning(str(e), duration=12)
-            return gr.skip() if outputs == 1 else tuple(gr.skip() for _ in range(outputs))
-        except Exception as e:
-            raise _fault(fn, e) from None
-    return wrapper
+    def warn(e):
+        gr.Warning(str(e), duration=12)
+        return gr.skip() if outputs == 1 else tuple(gr.skip() for _ in range(outputs))
+    return guarded(fn, warn, lambda text: _raise(gr.Error(text, print_exception=False)))
 
 
 def api_errors(fn):
     """For the API endpoint: a user error is an error the client receives (AppError in gradio_client), logged without a traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (UserError, ValueError) as e:
-            raise gr.Error(str(e), duration=12, print_exception=False) from None
-        except Exception as e:
-            raise _fault(fn, e) from None
-    return wrapper
+    return guarded(fn, lambda e: _raise(gr.Error(str(e), duration=12, print_exception=False)),
+                   lambda text: _raise(gr.Error(text, print_exception=False)))
 
 
-def legend_html(s: ClassScheme) -> str:
-    items = [f'<span><span class="swatch" style="background:rgb{tuple(s.colors[i])}"></span>{html.escape(s.names[i])}</span>'
-             for i in range(1, len(s.names))]
-    items.append('<span><span class="swatch" style="background:#000"></span>background: black brush, or the eraser for your strokes</span>')
-    return f'<div class="legend" id="legend">{"".join(items)}</div>'
-
-
-def brush(s: ClassScheme) -> gr.Brush:
-    """One brush colour per class of the checkpoint's scheme, then black for background (it paints over loaded
-    masks; the eraser only removes strokes)."""
-    colours = ["#%02x%02x%02x" % tuple(c) for c in (*s.colors[1:], s.colors[0])]
-    return gr.Brush(colors=colours, default_color=colours[min(1, s.num_classes - 1)], color_mode="fixed", default_size=7)
+def preview_errors(fn):
+    """For the canvas's live preview, called from the page outside the queue: any error is the reply's `error`."""
+    return guarded(fn, lambda e: {"error": str(e)}, lambda text: {"error": text})
 
 
 def example_items(app: PathGANApp, s: ClassScheme) -> list:
@@ -108,35 +101,31 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
         with gr.Tabs() as tabs:
             with gr.Tab("Synthesize", id="synthesize"):
                 with gr.Row():
-                    with gr.Column(scale=1):
-                        legend = gr.HTML(legend_html(first_scheme), elem_id="legend-box")
-                        canvas = gr.ImageEditor(
-                            value=app.blank_canvas(256), label="Mask canvas", type="numpy", image_mode="RGBA", format="png",
-                            sources=None, transforms=(), layers=False, canvas_size=(256, 256), height=560,
-                            brush=brush(first_scheme), eraser=gr.Eraser(default_size=9), elem_id="mask-canvas",
+                    with gr.Column(scale=3):
+                        canvas = gr.HTML(
+                            app.blank_canvas(256, first_scheme), html_template=TEMPLATE, css_template=page_css(), js_on_load=page_script(),
+                            server_functions=[preview_errors(app.live_preview)], elem_id="mask-canvas", apply_default_css=False,
+                            checkpoint=app.default_checkpoint() or "", seed=0, overlay=False,  # what the live preview asks for
                         )
-                        canvas_for = gr.State(app.default_checkpoint())  # the checkpoint whose classes the canvas draws
-                        size = gr.Dropdown([(f"{n}×{n}", n) for n in CANVAS_SIZES if n <= s.max_side], value=256,
-                                           label="Canvas size (larger ones use seamless tiling)", elem_id="canvas-size")
                         with gr.Row():
+                            size = gr.Dropdown([(f"{n}×{n}", n) for n in CANVAS_SIZES if n <= s.max_side], value=256,
+                                               label="Canvas size (larger ones use seamless tiling)", elem_id="canvas-size", min_width=160)
                             random_btn = gr.Button("Random layout", elem_id="random-layout", min_width=120)
                             upload = gr.UploadButton("Upload mask", file_types=["image"], type="filepath", elem_id="upload-mask", min_width=120)
-                            clear_btn = gr.Button("Clear", elem_id="clear-canvas", min_width=80)
-                        gr.Markdown(f"Uploads: an id PNG (pixel = class id) or a palette PNG in the colours above; "
+                        gr.Markdown(f"Uploads: an id PNG (pixel = class id) or a palette PNG in the canvas's class colours; "
                                     f"at most {MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_SIDE}×{MAX_UPLOAD_SIDE} px, "
-                                    f"synthesized up to {s.max_side}×{s.max_side}.")
+                                    f"synthesized up to {s.max_side}×{s.max_side}. Keys: 1–9 class, [ ] brush size, B brush, "
+                                    "F fill, E eraser, O contours, + − zoom, Ctrl+Z undo, Ctrl+Shift+Z redo.")
                         mask_info = gr.Markdown("", elem_id="mask-info")
                         examples = gr.Gallery(example_items(app, first_scheme),
                                               label="Examples (click to load)", columns=5, height=150, allow_preview=False, elem_id="examples", format="png",
                                               object_fit="contain", interactive=False)
-                    with gr.Column(scale=1):
+                    with gr.Column(scale=2):
                         with gr.Row(equal_height=True):
                             seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=3, elem_id="seed")
                             dice = gr.Button("Randomize", scale=0, min_width=120, size="sm", elem_id="randomize-seed")
                         variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations (seeds seed…seed+n−1; a seed gives the same tile whatever else is made with it)", elem_id="variations")
-                        with gr.Row():
-                            overlay = gr.Checkbox(False, label="Overlay mask contours")
-                            live = gr.Checkbox(False, label="Live: redraw the first seed's tile after each stroke", elem_id="live")
+                        overlay = gr.Checkbox(False, label="Overlay mask contours", elem_id="overlay")
                         generate = gr.Button("Generate", variant="primary", elem_id="generate")
                         status = gr.Markdown("", elem_id="synth-status")
                         tiles = gr.Gallery(label="Synthetic tiles", columns=2, format="png", object_fit="contain",
@@ -204,23 +193,21 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
 
         rescan.click(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
         demo.load(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
-        def on_checkpoint(c, editor, drawn_for):
-            """Another checkpoint: its card, and, when its classes differ, the legend, brushes, canvas and examples."""
-            old, new = app.scheme_for(drawn_for), app.scheme_for(c)
-            if old.names == new.names:
-                return (*card_values(app, c), gr.skip(), gr.skip(), gr.skip(), gr.skip(), c)
-            value, note = app.canvas_for_scheme(editor, old, new)
-            return (*card_values(app, c), legend_html(new), gr.ImageEditor(value=value, brush=brush(new)),
-                    gr.Gallery(example_items(app, new)), note, c)
+        def on_checkpoint(c, value):
+            """Another checkpoint: its card, the preview's checkpoint and, when its classes differ, the canvas and examples."""
+            new = app.scheme_for(c)
+            redrawn, note = app.canvas_for_scheme(value, new)
+            if redrawn is None:
+                return (*card_values(app, c), gr.HTML(checkpoint=c or ""), gr.skip(), gr.skip())
+            return (*card_values(app, c), gr.HTML(value=redrawn, checkpoint=c or ""), gr.Gallery(example_items(app, new)), note)
 
-        checkpoint.change(shown_errors(on_checkpoint, 9), [checkpoint, canvas, canvas_for],
-                          [*card, legend, canvas, examples, mask_info, canvas_for], **hidden)
+        checkpoint.change(shown_errors(on_checkpoint, 7), [checkpoint, canvas], [*card, canvas, examples, mask_info], **hidden)
 
         def canvas_with(ids, c, note):
             return app.canvas_value(ids, app.scheme_for(c)), note
 
-        def on_size(editor, n, c):
-            return app.canvas_for_size(editor, n, app.scheme_for(c)), f"Canvas {int(n)}×{int(n)}"
+        def on_size(value, n, c):
+            return app.canvas_for_size(value, n, app.scheme_for(c)), f"Canvas {int(n)}×{int(n)}"
 
         def on_random(n, c):
             ids, layout_seed = app.random_mask(n, app.scheme_for(c))
@@ -234,23 +221,21 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             ids, caption = app.load_example(evt.index, app.scheme_for(c))
             return canvas_with(ids, c, f"Example {caption}: {app.describe_mask(ids, app.scheme_for(c))}")
 
-        size.change(shown_errors(on_size, 2), [canvas, size, canvas_for], [canvas, mask_info], **hidden)
-        random_btn.click(shown_errors(on_random, 2), [size, canvas_for], [canvas, mask_info], **hidden)
-        clear_btn.click(shown_errors(lambda n: (app.blank_canvas(n), ""), 2), size, [canvas, mask_info], **hidden)
-        upload.upload(shown_errors(on_upload, 2), [upload, canvas_for], [canvas, mask_info], **hidden)
-        examples.select(shown_errors(on_example, 2), canvas_for, [canvas, mask_info], **hidden)
+        size.change(shown_errors(on_size, 2), [canvas, size, checkpoint], [canvas, mask_info], **hidden)
+        random_btn.click(shown_errors(on_random, 2), [size, checkpoint], [canvas, mask_info], **hidden)
+        upload.upload(shown_errors(on_upload, 2), [upload, checkpoint], [canvas, mask_info], **hidden)
+        examples.select(shown_errors(on_example, 2), checkpoint, [canvas, mask_info], **hidden)
         dice.click(lambda: int(np.random.default_rng().integers(1_000_000)), None, seed, **hidden)
+        # The live preview asks for the seed and overlay the page shows.
+        seed.change(lambda v: gr.HTML(seed=int(v)) if v is not None else gr.skip(), seed, canvas, **hidden)
 
         generate.click(shown_errors(app.generate_from_canvas, 5), [canvas, checkpoint, seed, variations, overlay],
                        [tiles, snapped, pair_zip, status, result], **synth_queue, **hidden)
-        overlay.change(shown_errors(lambda r, o: app.gallery(r, o) if r is not None else gr.skip()), [result, overlay], tiles, **hidden)
 
-        def on_stroke(editor, c, first_seed, show_overlay, is_live):
-            return app.live_preview(editor, c, first_seed, show_overlay) if is_live else (gr.skip(),) * 5
+        def on_overlay(r, o):
+            return (app.gallery(r, o) if r is not None else gr.skip()), gr.HTML(overlay=bool(o))
 
-        # always_last: strokes made while a preview runs collapse into one run for the latest canvas.
-        canvas.change(shown_errors(on_stroke, 5), [canvas, checkpoint, seed, overlay, live], [tiles, snapped, pair_zip, status, result],
-                     trigger_mode="always_last", show_progress="hidden", **synth_queue, **hidden)
+        overlay.change(shown_errors(on_overlay, 2), [result, overlay], [tiles, canvas], **hidden)
 
         api_button.click(api_errors(app.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
                          [api_tiles, api_snapped, api_zip, api_info], api_name="synthesize",

@@ -1,13 +1,13 @@
 """The app's library functions, called directly (no server): what every button and the API endpoint do."""
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
 import zipfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -17,6 +17,7 @@ from pathgan.app.actions import (
     MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, AppSettings, PathGANApp, UserError, default_concurrency, parse_args,
 )
 from pathgan.app.finetune_jobs import Limits
+from pathgan.app.mask_canvas import png_data_url
 from pathgan.checkpoint import CheckpointError, save_generator
 from pathgan.app.checkpoints_index import (
     DEFAULT_SEARCH, SynthesizerCache, find_checkpoints, parse_search, read_report, report_path, resolve_checkpoint,
@@ -84,6 +85,23 @@ def test_launch_options_and_concurrency():
     # Gradio's one limit is the largest upload, a fine-tuning zip (a lab's data is hundreds of MB); masks keep their 20 MB
     assert kw["max_file_size"] == Limits().max_zip_bytes >= 1 * 2**30 and MAX_UPLOAD_BYTES == 20 * 2**20
     assert default_concurrency("cpu") == 1
+
+
+def test_the_live_previews_errors_come_back_in_the_reply(caplog):
+    """The page calls the preview outside the queue: a user error is the reply's `error`, and a bug is logged too."""
+    import app as app_module
+
+    def refuse(query):
+        raise UserError("The canvas is empty")
+
+    def crash(query):
+        return [][1]
+
+    assert app_module.preview_errors(refuse)({}) == {"error": "The canvas is empty"}
+    with caplog.at_level("ERROR", logger="pathgan.app"):
+        reply = app_module.preview_errors(crash)({})
+    assert reply["error"].startswith("Something went wrong (IndexError") and "still running" in reply["error"]
+    assert "Traceback" in caplog.text and "crash" in caplog.text
 
 
 # -- checkpoints -----------------------------------------------------------------------------------
@@ -159,15 +177,15 @@ def test_default_checkpoint_is_the_best_evaluated_one(ckpt_dir, tmp_path):
 
 # -- masks: canvas, uploads, examples, random layouts --------------------------------------------
 
-def test_antialiased_canvas_snaps_to_exact_classes(app):
-    """Strokes as a browser draws them: anti-aliased edges, partly transparent, on a transparent canvas."""
-    rgba = np.zeros((256, 256, 4), np.uint8)
-    cv2.line(rgba, (20, 30), (200, 60), (255, 0, 0, 255), 9, cv2.LINE_AA)
-    cv2.circle(rgba, (120, 180), 14, (0, 90, 255, 255), -1, cv2.LINE_AA)
-    ids = app.mask_from_editor({"background": None, "layers": [rgba], "composite": rgba}, CONSEP)
-    assert set(np.unique(ids)) == {0, 2, 4}
-    assert ids[30, 20] == 2 and ids[180, 120] == 4 and ids[0, 0] == 0
-    assert np.array_equal(ids, app.mask_from_editor({"composite": rgba}, CONSEP))
+def canvas_as_page_writes_it(ids: np.ndarray, scheme: ClassScheme) -> str:
+    """A canvas value as mask_canvas.js writes it: an RGBA PNG with the id in R, G and B, opaque."""
+    rgba = np.dstack([ids, ids, ids, np.full_like(ids, 255)]).astype(np.uint8)
+    return json.dumps({"classes": list(scheme.names), "colours": [list(c) for c in scheme.colors], "ids": png_data_url(rgba)})
+
+
+def data_url_image(url: str) -> np.ndarray:
+    assert url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
 
 
 def load(path) -> np.ndarray:
@@ -176,36 +194,47 @@ def load(path) -> np.ndarray:
 
 def test_canvas_value_round_trips(app):
     ids = random_layout(256, 1)
-    value = app.canvas_value(ids, CONSEP)  # PNG files, each request in its own folder
-    assert np.array_equal(load(value["background"]), ids_to_palette(ids, CONSEP)) and value["layers"] == []
-    assert np.array_equal(app.mask_from_editor(value, CONSEP), ids)  # before any edit the browser may send no composite
-    assert np.array_equal(app.mask_from_editor({"composite": value["background"]}, CONSEP), ids)
-    assert Path(app.canvas_value(ids, CONSEP)["background"]).parent != Path(value["background"]).parent
+    value = app.canvas_value(ids, CONSEP)
+    assert json.loads(value)["classes"] == list(CONSEP.names) and len(value) < 20_000  # a small PNG of ids
+    assert np.array_equal(app.mask_from_canvas(value, CONSEP), ids)
+    assert np.array_equal(app.mask_from_canvas(canvas_as_page_writes_it(ids, CONSEP), CONSEP), ids)
+    drawn, scheme = app.read_canvas(canvas_as_page_writes_it(ids, CONSEP))
+    assert scheme == CONSEP and np.array_equal(drawn, ids)
 
 
-@pytest.mark.parametrize("value", [None, {}, {"background": None, "layers": [], "composite": None},
-                                   {"composite": np.zeros((256, 256, 4), np.uint8)},
-                                   {"composite": np.zeros((256, 256, 3), np.uint8)}])
-def test_empty_canvas_is_a_clear_error(app, value):
+def test_empty_canvas_is_a_clear_error(app):
     with pytest.raises(UserError, match="canvas is empty"):
-        app.mask_from_editor(value, CONSEP)
+        app.mask_from_canvas(app.blank_canvas(256, CONSEP), CONSEP)
 
 
-def test_canvas_in_unknown_colours_is_refused(app):
-    rgb = np.zeros((256, 256, 3), np.uint8)
-    rgb[50:150, 50:150] = (255, 255, 255)
-    with pytest.raises(UserError, match="match no class colour"):
-        app.mask_from_editor({"composite": rgb}, CONSEP)
+@pytest.mark.parametrize("value", [None, "", "{}", "not json", json.dumps({"classes": ["bg", "a"], "colours": [[0, 0, 0], [1, 1, 1]], "ids": "x"}),
+                                   json.dumps({"classes": ["bg"], "colours": [[0, 0, 0]], "ids": "data:image/png;base64,AAAA"}),
+                                   json.dumps({"classes": ["bg", "a"], "colours": [[0, 0, 0], [1, 1, 1]], "ids": "data:image/png;base64,AAAA"}),
+                                   "x" * (17 * 2**20)])
+def test_a_canvas_value_that_is_not_a_mask_is_refused(app, value):
+    with pytest.raises(UserError, match="not a mask"):
+        app.mask_from_canvas(value, CONSEP)
+
+
+def test_canvas_values_out_of_range_or_too_large_are_refused(app):
+    ids = random_layout(256, 1)
+    with pytest.raises(UserError, match="class id 4, but it draws 1 class"):  # CoNSeP ids under a binary canvas's names
+        app.mask_from_canvas(canvas_as_page_writes_it(ids, CONSEP).replace(json.dumps(list(CONSEP.names)), json.dumps(list(BINARY.names)))
+                             .replace(json.dumps([list(c) for c in CONSEP.colors]), json.dumps([list(c) for c in BINARY.colors])), BINARY)
+    with pytest.raises(UserError, match="1025×1025 px; the app synthesizes up to 1024×1024"):
+        app.mask_from_canvas(canvas_as_page_writes_it(np.zeros((1025, 1025), np.uint8), CONSEP), CONSEP)
+    with pytest.raises(UserError, match="the canvas draws 1 class \\(nucleus\\), but the checkpoint needs 4 classes"):
+        app.mask_from_canvas(app.canvas_value(ids > 0, BINARY), CONSEP)
 
 
 def test_canvas_sizes(app):
-    assert load(app.blank_canvas(512)["background"]).shape == (512, 512, 3)
+    assert app.read_canvas(app.blank_canvas(512, CONSEP))[0].shape == (512, 512)
     with pytest.raises(UserError, match="canvas size must be one of"):
-        app.blank_canvas(300)
+        app.blank_canvas(300, CONSEP)
     ids = random_layout(256, 2)
-    grown = app.mask_from_editor(app.canvas_for_size(app.canvas_value(ids, CONSEP), 512, CONSEP), CONSEP)
+    grown = app.mask_from_canvas(app.canvas_for_size(app.canvas_value(ids, CONSEP), 512, CONSEP), CONSEP)
     assert grown.shape == (512, 512) and np.array_equal(grown[:256, :256], ids) and not grown[256:].any()
-    assert load(app.canvas_for_size(None, 768, CONSEP)["background"]).shape == (768, 768, 3)
+    assert app.read_canvas(app.canvas_for_size(None, 768, CONSEP))[0].shape == (768, 768)
 
 
 def test_uploads_of_id_and_palette_masks(app, tmp_path):
@@ -305,16 +334,28 @@ def test_bad_generation_controls(app, seed, n, message):
 
 
 def test_live_preview_is_the_first_seeds_tile_of_generate(app):
-    canvas = {"composite": ids_to_palette(random_layout(256, 4), CONSEP)}
-    gallery, _, _, status, result = app.live_preview(canvas, None, 7, False)
-    assert [c for _, c in gallery] == ["seed 7"] and status.startswith("Live preview: 1 tile") and "Press Generate" in status
+    ids = random_layout(256, 4)
+    canvas = canvas_as_page_writes_it(ids, CONSEP)
+    reply = app.live_preview({"canvas": canvas, "checkpoint": "", "seed": 7, "overlay": False})
+    assert reply["seed"] == 7 and "seed 7" in reply["summary"] and reply["timings"]["server_ms"] >= reply["timings"]["synthesis_ms"] > 0
     full = app.generate_from_canvas(canvas, None, 7, 3, False)[4]
-    assert np.array_equal(result.images[0], full.images[0])  # the preview is the tile Generate gives for that seed
+    assert np.array_equal(data_url_image(reply["tile"]), full.images[0])  # the preview is the tile Generate gives for that seed
+    outlined = app.live_preview({"canvas": canvas, "checkpoint": "b_vanilla", "seed": 7, "overlay": True})
+    other = app.generate_from_canvas(canvas, "b_vanilla", 7, 1, True)
+    assert np.array_equal(data_url_image(outlined["tile"]), load(other[0][0][0]))  # the checkpoint and overlay it is given
+    with pytest.raises(UserError, match="canvas is empty"):
+        app.live_preview({"canvas": app.blank_canvas(256, CONSEP), "checkpoint": "", "seed": 0})
+    with pytest.raises(UserError, match="seed must be between"):
+        app.live_preview({"canvas": canvas, "seed": -3})
+    with pytest.raises(UserError, match="no checkpoint '/etc/passwd'"):  # only listed checkpoints, never a path the page names
+        app.live_preview({"canvas": canvas, "checkpoint": "/etc/passwd", "seed": 0})
+    with pytest.raises(UserError, match="needs \\{canvas"):
+        app.live_preview(["not", "a", "dict"])
 
 
 def test_gallery_overlay_and_zip(app):
     ids = random_layout(256, 3)
-    gallery, palette, zip_path, status, result = app.generate_from_canvas({"composite": ids_to_palette(ids, CONSEP)}, None, 4, 2, False)
+    gallery, palette, zip_path, status, result = app.generate_from_canvas(app.canvas_value(ids, CONSEP), None, 4, 2, False)
     assert [c for _, c in gallery] == ["seed 4", "seed 5"] and np.array_equal(load(palette), ids_to_palette(ids, CONSEP))
     assert [Path(p).name for p, _ in gallery] == ["synthetic_seed0004.png", "synthetic_seed0005.png"]
     assert np.array_equal(load(gallery[1][0]), result.images[1])
@@ -366,16 +407,19 @@ def test_the_canvas_follows_the_checkpoints_scheme(tmp_path):
     assert result.scheme == three and {tuple(c) for c in np.unique(load(snapped).reshape(-1, 3), axis=0)} <= set(three.colors)
     with zipfile.ZipFile(pair_zip) as z:
         assert json.loads(z.read("info.json"))["scheme"]["names"] == list(three.names)
-    # CoNSeP's colours are not this checkpoint's classes: a clear refusal that lists its classes.
-    with pytest.raises(UserError, match="match no class colour .*a=rgb"):
+    # A canvas of CoNSeP's classes is not this checkpoint's: a clear refusal that names both.
+    with pytest.raises(UserError, match="the canvas draws 4 classes .*needs 3 classes \\(a, b, c\\)"):
         app.generate_from_canvas(app.canvas_value(random_mask(), CONSEP), "three", 0, 1, False)
     # Switching checkpoints: kept where the mapping is obvious, cleared otherwise, untouched for the same classes.
     consep_canvas = app.canvas_value(random_layout(256, 2), CONSEP)
-    value, note = app.canvas_for_scheme(consep_canvas, CONSEP, BINARY)
-    assert np.array_equal(app.mask_from_editor(value, BINARY), random_layout(256, 2) > 0) and "kept" in note
-    value, note = app.canvas_for_scheme(consep_canvas, CONSEP, three)
-    assert "Canvas cleared" in note and "3 classes (a, b, c)" in note and load(value["background"]).max() == 0
-    assert app.canvas_for_scheme(consep_canvas, CONSEP, CONSEP) == (None, "")
+    value, note = app.canvas_for_scheme(consep_canvas, BINARY)
+    assert np.array_equal(app.mask_from_canvas(value, BINARY), random_layout(256, 2) > 0) and "kept" in note
+    value, note = app.canvas_for_scheme(consep_canvas, three)
+    assert "Canvas cleared" in note and "3 classes (a, b, c)" in note and app.read_canvas(value)[1] == three
+    assert not app.read_canvas(value)[0].any()
+    assert app.canvas_for_scheme(consep_canvas, CONSEP) == (None, "")
+    value, note = app.canvas_for_scheme(app.blank_canvas(512, CONSEP), three)  # nothing drawn: the same size, new classes
+    assert app.read_canvas(value)[0].shape == (512, 512) and note == "The canvas now draws 3 classes (a, b, c)."
     # The API reads an uploaded mask in the chosen checkpoint's scheme: 0/255 is nucleus/background for a binary one.
     binary_file = png_file(tmp_path / "binary.png", np.where(random_layout(256, 4) > 0, 255, 0).astype(np.uint8))
     tiles, _, _, info = app.api_synthesize(str(binary_file), 0, 1, "nuclei")

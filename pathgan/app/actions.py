@@ -31,6 +31,7 @@ from .checkpoints_index import (
     no_checkpoint_message, parse_search, read_report, resolve_checkpoint,
 )
 from .compare import CompareError, PairedFolder, find_stem, open_paired_folder, random_stem, step_stem
+from .mask_canvas import blank_value, canvas_value, png_data_url, read_canvas
 from .model_card import ModelCard, render_model_card
 from .overlay import contour_overlay, write_pair_zip
 
@@ -165,6 +166,8 @@ class PathGANApp:
         self.cache = SynthesizerCache(None if self.settings.device == "auto" else self.settings.device, precision=self.settings.precision)
         self._lock = threading.Lock()
         self._folders: dict[str, PairedFolder] = {}
+        # Live previews skip Gradio's queue (one small request each); this bounds how many run at once.
+        self._previews = threading.BoundedSemaphore(self.settings.concurrency or default_concurrency(self.settings.device))
         self.entries: list[CheckpointEntry] = []
         self.rescan()
 
@@ -220,20 +223,12 @@ class PathGANApp:
         except (CheckpointError, KeyError, TypeError, ValueError):
             return CONSEP
 
-    def blank_canvas(self, size: int = 256) -> dict:
-        size = self.check_canvas_size(size)
-        folder = self._export_folder()
-        return {"background": write_png(folder / "background.png", np.zeros((size, size, 3), np.uint8)), "layers": [], "composite": None}
+    def blank_canvas(self, size: int, scheme: ClassScheme) -> str:
+        return blank_value(self.check_canvas_size(size), scheme)
 
-    def canvas_value(self, ids: np.ndarray, scheme: ClassScheme) -> dict:
-        """An editor value (PNG paths) showing `ids` as the canvas background, with an empty layer to draw on.
-
-        Gradio's eraser only removes strokes drawn in the browser, never content set from Python (background or
-        layer alike), so nuclei of a loaded mask are painted out with the black background brush instead.
-        """
-        rgb = ids_to_palette(ids, scheme)
-        path = write_png(self._export_folder() / "mask.png", rgb)
-        return {"background": path, "layers": [], "composite": None}
+    def canvas_value(self, ids: np.ndarray, scheme: ClassScheme) -> str:
+        """The canvas value (mask_canvas.py) showing `ids` in `scheme`'s classes."""
+        return canvas_value(ids, scheme)
 
     def check_canvas_size(self, size) -> int:
         try:
@@ -244,25 +239,21 @@ class PathGANApp:
             raise UserError(f"canvas size must be one of {', '.join(str(s) for s in CANVAS_SIZES if s <= self.settings.max_side)}, got {size}")
         return size
 
-    def mask_from_editor(self, value, scheme: ClassScheme) -> np.ndarray:
-        """The canvas, snapped pixel by pixel to the class palette; an empty canvas is an error."""
-        empty = UserError("The canvas is empty: draw nuclei with the class brushes, upload a mask, pick an example, or press 'Random layout'.")
-        if not value:
-            raise empty
-        image = value.get("composite") if isinstance(value, dict) else value
-        if image is None and isinstance(value, dict):
-            image = value.get("background")
-        if image is None:
-            raise empty
-        if isinstance(image, (str, Path)):  # the editor with type="filepath", or a value made by canvas_value
-            with Image.open(image) as im:
-                image = np.asarray(im.convert("RGBA"))
+    def read_canvas(self, value) -> tuple[np.ndarray, ClassScheme]:
+        """A canvas value -> (ids, the scheme it was drawn in), whatever it holds, background only included."""
         try:
-            ids = mask_from_array(np.asarray(image), scheme, source="canvas")
-        except MaskError as e:
+            return read_canvas(value, self.settings.max_side)
+        except (MaskError, SchemeError) as e:
             raise UserError(str(e)) from None
+
+    def mask_from_canvas(self, value, scheme: ClassScheme) -> np.ndarray:
+        """The canvas's ids for a checkpoint of `scheme`; an empty canvas, or one drawn in other classes, is an error."""
+        ids, drawn = self.read_canvas(value)
+        if drawn.names != scheme.names:
+            raise UserError(f"the canvas draws {drawn.describe()}, but the checkpoint needs {scheme.describe()}; "
+                            "choose the checkpoint again to redraw the canvas in its classes")
         if not ids.any():
-            raise empty
+            raise UserError("The canvas is empty: draw nuclei with the class brushes, upload a mask, pick an example, or press 'Random layout'.")
         return self.check_mask_size(ids)
 
     def check_mask_size(self, ids: np.ndarray) -> np.ndarray:
@@ -302,43 +293,37 @@ class PathGANApp:
             raise UserError(f"{name} holds only background: there are no nuclei to synthesize")
         return self.check_mask_size(ids)
 
-    def canvas_for_size(self, editor_value, size, scheme: ClassScheme) -> dict:
+    def canvas_for_size(self, value, size, scheme: ClassScheme) -> str:
         """A canvas of the new size keeping what was drawn (cropped or padded at the bottom/right)."""
         size = self.check_canvas_size(size)
         try:
-            ids = self.mask_from_editor(editor_value, scheme)
+            ids, drawn = self.read_canvas(value)
         except UserError:
-            return self.blank_canvas(size)
+            return self.blank_canvas(size, scheme)
         fitted = np.zeros((size, size), np.uint8)
         h, w = min(size, ids.shape[0]), min(size, ids.shape[1])
         fitted[:h, :w] = ids[:h, :w]
-        return self.canvas_value(fitted, scheme)
+        return self.canvas_value(fitted, drawn)
 
-    def canvas_for_scheme(self, editor_value, old: ClassScheme, new: ClassScheme) -> tuple[dict | None, str]:
+    def canvas_for_scheme(self, value, new: ClassScheme) -> tuple[str | None, str]:
         """After the checkpoint changed: (the canvas redrawn in the new classes, a note); (None, "") when nothing changes.
 
         What was drawn is kept where the mapping is obvious (see remap_ids); otherwise the canvas is cleared, and the note says so.
         """
+        try:
+            ids, old = self.read_canvas(value)
+        except UserError:  # nothing readable to carry over
+            return self.blank_canvas(256, new), f"The canvas now draws {new.describe()}."
         if old.names == new.names:
             return None, ""
-        try:
-            ids = self.mask_from_editor(editor_value, old)
-        except UserError:  # empty, or not in the old colours: nothing to carry over
-            size = self._editor_size(editor_value)
-            return self.blank_canvas(size), f"The canvas now draws {new.describe()}."
+        size = ids.shape[0] if ids.shape[0] in CANVAS_SIZES else 256
+        if not ids.any():
+            return self.blank_canvas(size, new), f"The canvas now draws {new.describe()}."
         mapped = remap_ids(ids, old, new)
         if mapped is None:
-            return self.blank_canvas(ids.shape[0] if ids.shape[0] in CANVAS_SIZES else 256), (
+            return self.blank_canvas(size, new), (
                 f"Canvas cleared: it was drawn in {old.describe()}, and this checkpoint draws {new.describe()}.")
         return self.canvas_value(mapped, new), f"The canvas now draws {new.describe()}; what was drawn was kept ({self.describe_mask(mapped, new)})."
-
-    def _editor_size(self, editor_value) -> int:
-        image = editor_value.get("background") if isinstance(editor_value, dict) else None
-        try:
-            with Image.open(image) as im:
-                return im.size[0] if im.size[0] in CANVAS_SIZES else 256
-        except (OSError, AttributeError, TypeError, ValueError):
-            return 256
 
     def describe_mask(self, ids: np.ndarray, scheme: ClassScheme) -> str:
         counts = np.bincount(ids.ravel(), minlength=len(scheme.names)) / ids.size
@@ -428,16 +413,30 @@ class PathGANApp:
         return folder
 
     # -- handlers shaped like the widgets they feed -------------------------------------------------
-    def generate_from_canvas(self, editor_value, checkpoint, seed, variations, overlay):
+    def generate_from_canvas(self, canvas, checkpoint, seed, variations, overlay):
         """Generate button -> (gallery, snapped mask, zip path, status, Synthesis for later overlay toggles)."""
-        ids = self.mask_from_editor(editor_value, self.scheme_for(checkpoint))
+        ids = self.mask_from_canvas(canvas, self.scheme_for(checkpoint))
         result = self.synthesize(ids, checkpoint, seed, variations)
         return self.gallery(result, overlay), self.snapped_mask(result), str(self.export_zip(result)), result.summary(), result
 
-    def live_preview(self, editor_value, checkpoint, seed, overlay):
-        """A stroke with Live on -> what Generate gives for the first seed alone, so the tile keeps up with the pen."""
-        gallery, snapped, zip_path, summary, result = self.generate_from_canvas(editor_value, checkpoint, seed, 1, overlay)
-        return gallery, snapped, zip_path, f"Live preview: {summary}. Press Generate for every variation.", result
+    def live_preview(self, query: dict) -> dict:
+        """The canvas's live preview, called from the page: {canvas, checkpoint, seed, overlay} -> the first seed's tile
+        as a PNG data URL, exactly the tile Generate gives, with the server's share of the time."""
+        start = time.perf_counter()
+        if not isinstance(query, dict):
+            raise UserError("a preview needs {canvas, checkpoint, seed, overlay}")
+        checkpoint = query.get("checkpoint")
+        ids = self.mask_from_canvas(query.get("canvas"), self.scheme_for(checkpoint))
+        with self._previews:
+            result = self.synthesize(ids, checkpoint, query.get("seed"), 1)
+        image = result.images[0]
+        if query.get("overlay"):
+            image = contour_overlay(image, result.ids, result.scheme)
+        tile = png_data_url(image)
+        server_ms = (time.perf_counter() - start) * 1000
+        return {"tile": tile, "seed": result.seeds[0],
+                "summary": f"seed {result.seeds[0]}, {result.checkpoint.name}: {result.seconds * 1000:.0f} ms on {result.device} ({result.precision})",
+                "timings": {"synthesis_ms": round(result.seconds * 1000, 1), "server_ms": round(server_ms, 1)}}
 
     def api_synthesize(self, mask, seed, variations, checkpoint):
         """The `synthesize` endpoint: a mask file, read in the checkpoint's classes -> (tiles, snapped mask, zip path, info)."""
