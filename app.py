@@ -66,6 +66,12 @@ def shown_errors(fn, outputs: int = 1):
     return guarded(fn, warn, lambda text: _raise(gr.Error(text, print_exception=False)))
 
 
+def on(event, fn, inputs, outputs, **options):
+    """Wires a page event: `fn` under shown_errors for as many outputs as it has, kept out of the API page."""
+    count = len(outputs) if isinstance(outputs, (list, tuple, set)) else int(outputs is not None)
+    return event(shown_errors(fn, count), inputs, outputs, **{"api_visibility": "undocumented", **options})
+
+
 def api_errors(fn):
     """For the API endpoint: a user error is an error the client receives (AppError in gradio_client), logged without a traceback."""
     return guarded(fn, lambda e: _raise(gr.Error(str(e), duration=12, print_exception=False)),
@@ -183,7 +189,6 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             api_button = gr.Button("synthesize")
 
         # -- wiring ---------------------------------------------------------------------------------
-        hidden = dict(api_visibility="undocumented")
 
         def refresh_checkpoints(current):
             app.rescan()
@@ -191,8 +196,8 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             value = current if current in values else app.default_checkpoint()
             return gr.Dropdown(choices=app.checkpoint_choices(), value=value), app.checkpoint_status(), *card_values(app, value)
 
-        rescan.click(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
-        demo.load(shown_errors(refresh_checkpoints, 6), checkpoint, [checkpoint, ckpt_status, *card], **hidden)
+        on(rescan.click, refresh_checkpoints, checkpoint, [checkpoint, ckpt_status, *card])
+        on(demo.load, refresh_checkpoints, checkpoint, [checkpoint, ckpt_status, *card])
         def on_checkpoint(c, value):
             """Another checkpoint: its card, the preview's checkpoint and, when its classes differ, the canvas and examples."""
             new = app.scheme_for(c)
@@ -201,7 +206,7 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                 return (*card_values(app, c), gr.HTML(checkpoint=c or ""), gr.skip(), gr.skip())
             return (*card_values(app, c), gr.HTML(value=redrawn, checkpoint=c or ""), gr.Gallery(example_items(app, new)), note)
 
-        checkpoint.change(shown_errors(on_checkpoint, 7), [checkpoint, canvas], [*card, canvas, examples, mask_info], **hidden)
+        on(checkpoint.change, on_checkpoint, [checkpoint, canvas], [*card, canvas, examples, mask_info])
 
         def canvas_with(ids, c, note):
             return app.canvas_value(ids, app.scheme_for(c)), note
@@ -221,21 +226,21 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
             ids, caption = app.load_example(evt.index, app.scheme_for(c))
             return canvas_with(ids, c, f"Example {caption}: {app.describe_mask(ids, app.scheme_for(c))}")
 
-        size.change(shown_errors(on_size, 2), [canvas, size, checkpoint], [canvas, mask_info], **hidden)
-        random_btn.click(shown_errors(on_random, 2), [size, checkpoint], [canvas, mask_info], **hidden)
-        upload.upload(shown_errors(on_upload, 2), [upload, checkpoint], [canvas, mask_info], **hidden)
-        examples.select(shown_errors(on_example, 2), checkpoint, [canvas, mask_info], **hidden)
-        dice.click(lambda: int(np.random.default_rng().integers(1_000_000)), None, seed, **hidden)
+        on(size.change, on_size, [canvas, size, checkpoint], [canvas, mask_info])
+        on(random_btn.click, on_random, [size, checkpoint], [canvas, mask_info])
+        on(upload.upload, on_upload, [upload, checkpoint], [canvas, mask_info])
+        on(examples.select, on_example, checkpoint, [canvas, mask_info])
+        on(dice.click, lambda: int(np.random.default_rng().integers(1_000_000)), None, seed)
         # The live preview asks for the seed and overlay the page shows.
-        seed.change(lambda v: gr.HTML(seed=int(v)) if v is not None else gr.skip(), seed, canvas, **hidden)
+        on(seed.change, lambda v: gr.HTML(seed=int(v)) if v is not None else gr.skip(), seed, canvas)
 
-        generate.click(shown_errors(app.generate_from_canvas, 5), [canvas, checkpoint, seed, variations, overlay],
-                       [tiles, snapped, pair_zip, status, result], **synth_queue, **hidden)
+        on(generate.click, app.generate_from_canvas, [canvas, checkpoint, seed, variations, overlay],
+           [tiles, snapped, pair_zip, status, result], **synth_queue)
 
         def on_overlay(r, o):
             return (app.gallery(r, o) if r is not None else gr.skip()), gr.HTML(overlay=bool(o))
 
-        overlay.change(shown_errors(on_overlay, 2), [result, overlay], [tiles, canvas], **hidden)
+        on(overlay.change, on_overlay, [result, overlay], [tiles, canvas])
 
         api_button.click(api_errors(app.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
                          [api_tiles, api_snapped, api_zip, api_info], api_name="synthesize",
@@ -244,23 +249,20 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                                          "Returns tiles, snapped mask, zip, info.",
                          **synth_queue)
 
-        view = shown_errors(app.compare_view, 2)
         view_inputs = [split, stem, checkpoint, cmp_seeds, cmp_overlay]
-        stem.change(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
-        show.click(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
-        cmp_overlay.change(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
-        cmp_seeds.submit(view, view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
-        compare_tab.select(shown_errors(app.compare_view_if_ready, 2), view_inputs, [pair_view, pair_status], **synth_queue, **hidden)
+        for event in (stem.change, show.click, cmp_overlay.change, cmp_seeds.submit):
+            on(event, app.compare_view, view_inputs, [pair_view, pair_status], **synth_queue)
+        on(compare_tab.select, app.compare_view_if_ready, view_inputs, [pair_view, pair_status], **synth_queue)
 
         def on_split(sp):
             names = app.paired_folder(sp).stems
             return gr.Dropdown(choices=names, value=names[0] if names else None)
 
-        split.change(shown_errors(on_split), split, stem, **hidden)
-        prev_btn.click(shown_errors(lambda sp, st: app.compare_step(sp, st, -1)), [split, stem], stem, **hidden)
-        next_btn.click(shown_errors(lambda sp, st: app.compare_step(sp, st, 1)), [split, stem], stem, **hidden)
-        rand_btn.click(shown_errors(lambda sp, st: app.compare_random(sp, st)), [split, stem], stem, **hidden)
-        jump.submit(shown_errors(lambda sp, q: app.compare_find(sp, q)), [split, jump], stem, **hidden)
+        on(split.change, on_split, split, stem)
+        on(prev_btn.click, lambda sp, st: app.compare_step(sp, st, -1), [split, stem], stem)
+        on(next_btn.click, lambda sp, st: app.compare_step(sp, st, 1), [split, stem], stem)
+        on(rand_btn.click, lambda sp, st: app.compare_random(sp, st), [split, stem], stem)
+        on(jump.submit, lambda sp, q: app.compare_find(sp, q), [split, jump], stem)
     # Light canvas and navigation events share a roomier default; synthesis has its own limit above.
     demo.queue(default_concurrency_limit=max(4, limit), max_size=s.queue_size)
     return demo
@@ -275,7 +277,6 @@ TRIAL_OUTPUTS = 9  # state, progress, left, right, confidence, answer a, answer 
 
 def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: gr.Tabs) -> None:
     """The Reading test tab: a reader's trials, an owner's set-up and results. Nothing here sees a trial's truth."""
-    hidden = dict(api_visibility="undocumented")
     gr.Markdown(READING_INTRO)
     with gr.Group():
         with gr.Row(equal_height=True):
@@ -372,19 +373,18 @@ def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: g
         return (*first, *(gr.skip(),) * TRIAL_OUTPUTS)
 
     trial = [state, progress, left, right, confidence, answer_a, answer_b, resume, done]
-    start.click(shown_errors(on_start, TRIAL_OUTPUTS), [code, name], trial, **hidden)
-    answer_a.click(shown_errors(on_answer(0), TRIAL_OUTPUTS), [state, confidence], trial, **hidden)
-    answer_b.click(shown_errors(on_answer(1), TRIAL_OUTPUTS), [state, confidence], trial, **hidden)
-    resume_btn.click(shown_errors(on_resume, TRIAL_OUTPUTS), resume_token, trial, **hidden)
-    code.submit(shown_errors(reading.describe), code, about, **hidden)
-    create.click(shown_errors(on_create), [study_name, mode, study_ckpts, trials, study_seed], created, **hidden)
-    show.click(shown_errors(on_results, 3), [owner_code, owner_token], [results, plot, export], **hidden)
-    demo.load(shown_errors(on_load, 6 + TRIAL_OUTPUTS), None, [tabs, code, about, owner_code, owner_token, results_box, *trial], **hidden)
+    on(start.click, on_start, [code, name], trial)
+    on(answer_a.click, on_answer(0), [state, confidence], trial)
+    on(answer_b.click, on_answer(1), [state, confidence], trial)
+    on(resume_btn.click, on_resume, resume_token, trial)
+    on(code.submit, reading.describe, code, about)
+    on(create.click, on_create, [study_name, mode, study_ckpts, trials, study_seed], created)
+    on(show.click, on_results, [owner_code, owner_token], [results, plot, export])
+    on(demo.load, on_load, None, [tabs, code, about, owner_code, owner_token, results_box, *trial])
 
 
 def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> None:
     """The Fine-tune tab: adapt the checkpoint chosen above to your own pairs, in a background worker."""
-    hidden = dict(api_visibility="undocumented")
     d = FinetuneConfig()
     gr.Markdown("Adapt the checkpoint chosen at the top to your own image/mask pairs. Upload a zip with `images/` and `masks/` "
                 "(with or without `train/` inside) and say what its masks' classes are: a `scheme.json` in the zip, or a choice "
@@ -435,15 +435,15 @@ def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> 
     def on_tick(job_id):
         return (gr.Dropdown(choices=tab.choices()), *tab.poll(job_id))
 
-    check.click(shown_errors(tab.check), [upload, local, checkpoint, class_map, scheme, disc], report, **hidden)
-    start.click(shown_errors(on_start, 2), [upload, local, checkpoint, name, class_map, steps, lr, batch, warmup, ema, disc, token, calibrate, scheme],
-                [report, job], **hidden)
-    job.change(shown_errors(tab.view, 3), job, [status, losses, samples], **hidden)
+    on(check.click, tab.check, [upload, local, checkpoint, class_map, scheme, disc], report)
+    on(start.click, on_start, [upload, local, checkpoint, name, class_map, steps, lr, batch, warmup, ema, disc, token, calibrate, scheme],
+       [report, job])
+    on(job.change, tab.view, job, [status, losses, samples])
     for source in (checkpoint, disc):
-        source.change(shown_errors(tab.discriminator_note), [checkpoint, disc], disc_note, **hidden)
-    timer.tick(shown_errors(on_tick, 4), job, [job, status, losses, samples], **hidden)
-    cancel.click(shown_errors(tab.cancel), job, report, **hidden)
-    resume.click(shown_errors(tab.resume), job, report, **hidden)
+        on(source.change, tab.discriminator_note, [checkpoint, disc], disc_note)
+    on(timer.tick, on_tick, job, [job, status, losses, samples])
+    on(cancel.click, tab.cancel, job, report)
+    on(resume.click, tab.resume, job, report)
 
 
 def card_values(app: PathGANApp, checkpoint: str | None):
