@@ -1,7 +1,7 @@
 """PathGAN demo (Gradio 6): draw or upload a nucleus-class mask, synthesize H&E tiles, compare with real pairs.
 
 `python app.py [--host H] [--port P] [--share] [--checkpoints DIRS] [--data PAIRED_DIR]`.
-This file only lays out widgets and wires them; every action is a function in pathgan/app/actions.py.
+This file only lays out widgets and wires them; every action is a plain function in pathgan/app/ (a module per tab).
 """
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pathgan.app.actions import (  # noqa: E402
-    CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS, PathGANApp, UserError,
-    default_concurrency, parse_args,
-)
+from pathgan.app.actions import PathGANApp, default_concurrency, parse_args  # noqa: E402
+from pathgan.app.errors import UserError  # noqa: E402
 from pathgan.app.finetune_jobs import SCHEME_CHOICES, JobManager, Limits  # noqa: E402
 from pathgan.app.finetune_tab import FinetuneTab  # noqa: E402
+from pathgan.app.limits import CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS  # noqa: E402
 from pathgan.app.mask_canvas import TEMPLATE, page_css, page_script  # noqa: E402
-from pathgan.app.reading_test import ReadingTests  # noqa: E402
+from pathgan.app.reading_tab import ReadingTests, owner_link, page_address, reader_link, resume_link, session_from_link  # noqa: E402
 from pathgan.finetune import DISCRIMINATOR_CHOICES, FinetuneConfig  # noqa: E402
 from pathgan.masks import ids_to_palette  # noqa: E402
 from pathgan.reading.design import ANSWERS, MODES  # noqa: E402
@@ -84,34 +83,34 @@ def preview_errors(fn):
 
 
 def example_items(app: PathGANApp, s: ClassScheme) -> list:
-    return [(ids_to_palette(ids, s), caption) for ids, caption in app.example_masks(s)]
+    return [(ids_to_palette(ids, s), caption) for ids, caption in app.synthesis.example_masks(s)]
 
 
 def build_demo(app: PathGANApp) -> gr.Blocks:
     s = app.settings
-    reading = ReadingTests(app, s.study_db)
-    finetune = FinetuneTab(app, JobManager(s.finetune_dir, s.device), s.allow_local_paths, s.job_token)
+    reading = ReadingTests(app.catalog, app.exports, app.compare.paired_data(), s.study_db)
+    finetune = FinetuneTab(app.catalog, JobManager(s.finetune_dir, s.device), s.allow_local_paths, s.job_token)
     limit = s.concurrency or default_concurrency(s.device)
     synth_queue = dict(concurrency_id="synthesis", concurrency_limit=limit)
-    first_scheme = app.scheme_for(app.default_checkpoint())  # the canvas draws the chosen checkpoint's classes
+    first_scheme = app.catalog.scheme_for(app.catalog.default())  # the canvas draws the chosen checkpoint's classes
 
     with gr.Blocks(title="PathGAN", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# PathGAN: nucleus masks → synthetic H&E tiles\n"
                     "Draw nuclei class by class (or upload, pick an example, or make a random layout), then generate.")
         with gr.Row():
-            checkpoint = gr.Dropdown(app.checkpoint_choices(), value=app.default_checkpoint(), label="Checkpoint (discriminator · steps · folder)",
+            checkpoint = gr.Dropdown(app.catalog.choices(), value=app.catalog.default(), label="Checkpoint (discriminator · steps · folder)",
                                      scale=5, allow_custom_value=False)
             rescan = gr.Button("Rescan", scale=0, min_width=110, size="sm")
-        ckpt_status = gr.Markdown(app.checkpoint_status())
+        ckpt_status = gr.Markdown(app.catalog.status())
 
         with gr.Tabs() as tabs:
             with gr.Tab("Synthesize", id="synthesize"):
                 with gr.Row():
                     with gr.Column(scale=3):
                         canvas = gr.HTML(
-                            app.blank_canvas(256, first_scheme), html_template=TEMPLATE, css_template=page_css(), js_on_load=page_script(),
-                            server_functions=[preview_errors(app.live_preview)], elem_id="mask-canvas", apply_default_css=False,
-                            checkpoint=app.default_checkpoint() or "", seed=0, overlay=False,  # what the live preview asks for
+                            app.synthesis.blank_canvas(256, first_scheme), html_template=TEMPLATE, css_template=page_css(), js_on_load=page_script(),
+                            server_functions=[preview_errors(app.synthesis.live_preview)], elem_id="mask-canvas", apply_default_css=False,
+                            checkpoint=app.catalog.default() or "", seed=0, overlay=False,  # what the live preview asks for
                         )
                         with gr.Row():
                             size = gr.Dropdown([(f"{n}×{n}", n) for n in CANVAS_SIZES if n <= s.max_side], value=256,
@@ -143,7 +142,7 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                         result = gr.State(None)
 
             with gr.Tab("Compare", id="compare") as compare_tab:
-                gr.Markdown(app.compare_status())
+                gr.Markdown(app.compare.status())
                 stems, splits, first_split = _compare_choices(app)
                 with gr.Row(equal_height=True):
                     split = gr.Dropdown(splits, value=first_split, label="Split", scale=1)
@@ -159,7 +158,7 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
                 pair_status = gr.Markdown("", elem_id="compare-status")
 
             with gr.Tab("Model", id="model"):
-                first = app.model_card(app.default_checkpoint())
+                first = app.cards.card(app.catalog.default())
                 card_summary = gr.Markdown(first.summary, elem_id="card-summary")
                 with gr.Row():
                     card_sheet = gr.Image(first.sample_sheet, label="Test masks: mask · real · synthetic (3 seeds)", type="filepath",
@@ -191,17 +190,17 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
         # -- wiring ---------------------------------------------------------------------------------
 
         def refresh_checkpoints(current):
-            app.rescan()
-            values = [v for _, v in app.checkpoint_choices()]
-            value = current if current in values else app.default_checkpoint()
-            return gr.Dropdown(choices=app.checkpoint_choices(), value=value), app.checkpoint_status(), *card_values(app, value)
+            app.catalog.rescan()
+            values = [v for _, v in app.catalog.choices()]
+            value = current if current in values else app.catalog.default()
+            return gr.Dropdown(choices=app.catalog.choices(), value=value), app.catalog.status(), *card_values(app, value)
 
         on(rescan.click, refresh_checkpoints, checkpoint, [checkpoint, ckpt_status, *card])
         on(demo.load, refresh_checkpoints, checkpoint, [checkpoint, ckpt_status, *card])
         def on_checkpoint(c, value):
             """Another checkpoint: its card, the preview's checkpoint and, when its classes differ, the canvas and examples."""
-            new = app.scheme_for(c)
-            redrawn, note = app.canvas_for_scheme(value, new)
+            new = app.catalog.scheme_for(c)
+            redrawn, note = app.synthesis.canvas_for_scheme(value, new)
             if redrawn is None:
                 return (*card_values(app, c), gr.HTML(checkpoint=c or ""), gr.skip(), gr.skip())
             return (*card_values(app, c), gr.HTML(value=redrawn, checkpoint=c or ""), gr.Gallery(example_items(app, new)), note)
@@ -209,22 +208,22 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
         on(checkpoint.change, on_checkpoint, [checkpoint, canvas], [*card, canvas, examples, mask_info])
 
         def canvas_with(ids, c, note):
-            return app.canvas_value(ids, app.scheme_for(c)), note
+            return app.synthesis.canvas_value(ids, app.catalog.scheme_for(c)), note
 
         def on_size(value, n, c):
-            return app.canvas_for_size(value, n, app.scheme_for(c)), f"Canvas {int(n)}×{int(n)}"
+            return app.synthesis.canvas_for_size(value, n, app.catalog.scheme_for(c)), f"Canvas {int(n)}×{int(n)}"
 
         def on_random(n, c):
-            ids, layout_seed = app.random_mask(n, app.scheme_for(c))
+            ids, layout_seed = app.synthesis.random_mask(n, app.catalog.scheme_for(c))
             return canvas_with(ids, c, f"Random layout {int(n)}×{int(n)} (layout seed {layout_seed}); edit it or press Generate.")
 
         def on_upload(path, c):
-            ids = app.mask_from_upload(path, app.scheme_for(c))
-            return canvas_with(ids, c, f"Loaded {os.path.basename(path)}: {app.describe_mask(ids, app.scheme_for(c))}")
+            ids = app.synthesis.mask_from_upload(path, app.catalog.scheme_for(c))
+            return canvas_with(ids, c, f"Loaded {os.path.basename(path)}: {app.synthesis.describe_mask(ids, app.catalog.scheme_for(c))}")
 
         def on_example(c, evt: gr.SelectData):
-            ids, caption = app.load_example(evt.index, app.scheme_for(c))
-            return canvas_with(ids, c, f"Example {caption}: {app.describe_mask(ids, app.scheme_for(c))}")
+            ids, caption = app.synthesis.load_example(evt.index, app.catalog.scheme_for(c))
+            return canvas_with(ids, c, f"Example {caption}: {app.synthesis.describe_mask(ids, app.catalog.scheme_for(c))}")
 
         on(size.change, on_size, [canvas, size, checkpoint], [canvas, mask_info])
         on(random_btn.click, on_random, [size, checkpoint], [canvas, mask_info])
@@ -234,15 +233,15 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
         # The live preview asks for the seed and overlay the page shows.
         on(seed.change, lambda v: gr.HTML(seed=int(v)) if v is not None else gr.skip(), seed, canvas)
 
-        on(generate.click, app.generate_from_canvas, [canvas, checkpoint, seed, variations, overlay],
+        on(generate.click, app.synthesis.generate_from_canvas, [canvas, checkpoint, seed, variations, overlay],
            [tiles, snapped, pair_zip, status, result], **synth_queue)
 
         def on_overlay(r, o):
-            return (app.gallery(r, o) if r is not None else gr.skip()), gr.HTML(overlay=bool(o))
+            return (app.synthesis.gallery(r, o) if r is not None else gr.skip()), gr.HTML(overlay=bool(o))
 
         on(overlay.change, on_overlay, [result, overlay], [tiles, canvas])
 
-        api_button.click(api_errors(app.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
+        api_button.click(api_errors(app.synthesis.api_synthesize), [api_mask, api_seed, api_n, api_ckpt],
                          [api_tiles, api_snapped, api_zip, api_info], api_name="synthesize",
                          api_description="Synthesize H&E tiles for a mask file (id or palette PNG): seed, variations (1-8), "
                                          "checkpoint (name, label or path; empty = the app's default, the best-evaluated one). "
@@ -251,18 +250,18 @@ def build_demo(app: PathGANApp) -> gr.Blocks:
 
         view_inputs = [split, stem, checkpoint, cmp_seeds, cmp_overlay]
         for event in (stem.change, show.click, cmp_overlay.change, cmp_seeds.submit):
-            on(event, app.compare_view, view_inputs, [pair_view, pair_status], **synth_queue)
-        on(compare_tab.select, app.compare_view_if_ready, view_inputs, [pair_view, pair_status], **synth_queue)
+            on(event, app.compare.view, view_inputs, [pair_view, pair_status], **synth_queue)
+        on(compare_tab.select, app.compare.view_if_ready, view_inputs, [pair_view, pair_status], **synth_queue)
 
         def on_split(sp):
-            names = app.paired_folder(sp).stems
+            names = app.compare.paired_folder(sp).stems
             return gr.Dropdown(choices=names, value=names[0] if names else None)
 
         on(split.change, on_split, split, stem)
-        on(prev_btn.click, lambda sp, st: app.compare_step(sp, st, -1), [split, stem], stem)
-        on(next_btn.click, lambda sp, st: app.compare_step(sp, st, 1), [split, stem], stem)
-        on(rand_btn.click, lambda sp, st: app.compare_random(sp, st), [split, stem], stem)
-        on(jump.submit, lambda sp, q: app.compare_find(sp, q), [split, jump], stem)
+        on(prev_btn.click, lambda sp, st: app.compare.step(sp, st, -1), [split, stem], stem)
+        on(next_btn.click, lambda sp, st: app.compare.step(sp, st, 1), [split, stem], stem)
+        on(rand_btn.click, lambda sp, st: app.compare.random(sp, st), [split, stem], stem)
+        on(jump.submit, lambda sp, q: app.compare.find(sp, q), [split, jump], stem)
     # Light canvas and navigation events share a roomier default; synthesis has its own limit above.
     demo.queue(default_concurrency_limit=max(4, limit), max_size=s.queue_size)
     return demo
@@ -304,13 +303,13 @@ def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: g
         with gr.Row():
             study_name = gr.Textbox(label="Study name", elem_id="rs-name")
             mode = gr.Radio(list(MODES), value="side-by-side", label="Mode", elem_id="rs-mode")
-        study_ckpts = gr.CheckboxGroup(app.checkpoint_choices(), value=[app.default_checkpoint()] if app.default_checkpoint() else [],
+        study_ckpts = gr.CheckboxGroup(app.catalog.choices(), value=[app.catalog.default()] if app.catalog.default() else [],
                                        label="Checkpoints under test", elem_id="rs-checkpoints")
         with gr.Row():
             trials = gr.Number(20, precision=0, label="Trials per reader", elem_id="rs-trials")
             study_seed = gr.Number(0, precision=0, label="Seed", elem_id="rs-seed")
             create = gr.Button("Create study", elem_id="rs-create")
-        gr.Markdown(f"Tiles come from the app's paired data: {app.compare_status()}")
+        gr.Markdown(f"Tiles come from the app's paired data: {app.compare.status()}")
         created = gr.Markdown("", elem_id="rs-created")
     with gr.Accordion("Results (owner)", open=False) as results_box:
         with gr.Row(equal_height=True):
@@ -321,27 +320,25 @@ def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: g
         plot = gr.Image(label="Accuracy per reader", type="filepath", interactive=False, visible=False, elem_id="rs-plot")
         export = gr.File(label="answers.csv + summary.json", interactive=False, visible=False, elem_id="rs-export")
 
-    def page_base(request: gr.Request | None) -> str:
-        referer = (request.headers.get("referer") if request else None) or ""
-        return referer.split("?")[0] or "/"
+    def page(request: gr.Request | None) -> str:
+        return page_address(request.headers.get("referer") if request else None)
 
     def trial_outputs(view, request=None):
         two = view.mode == "side-by-side"
         labels = ("Left is synthetic", "Right is synthetic") if two else ("Real", "Synthetic")
         live = not view.finished
         tiles = view.tiles + [None] * (2 - len(view.tiles))
-        link = f"{page_base(request)}?study={view.study}&session={view.session}"
         return ({"token": view.session, "index": view.index, "mode": view.mode}, view.progress,
                 gr.Image(tiles[0], visible=live), gr.Image(tiles[1], visible=live and two), gr.Radio(value=None, visible=live),
                 gr.Button(labels[0], visible=live), gr.Button(labels[1], visible=live),
-                f"Your resume link (keep it to continue later; it is yours alone): `{link}`" if live else "", view.finished_text)
+                f"Your resume link (keep it to continue later; it is yours alone): `{resume_link(page(request), view)}`" if live else "",
+                view.finished_text)
 
     def on_start(c, n, request: gr.Request):
         return trial_outputs(reading.start(c, n), request)
 
     def on_resume(link, request: gr.Request):
-        token = str(link or "").split("session=")[-1].split("&")[0].strip()
-        return trial_outputs(reading.view(token), request)
+        return trial_outputs(reading.view(session_from_link(link)), request)
 
     def on_answer(which):
         def answer(st, conf, request: gr.Request):
@@ -353,9 +350,8 @@ def reading_tab(app: PathGANApp, reading: ReadingTests, demo: gr.Blocks, tabs: g
 
     def on_create(nm, md, cks, n, sd, request: gr.Request):
         study = reading.create(nm, md, cks or [], n, sd)
-        base = page_base(request)
-        return (f"Created **{study.name}** (code `{study.code}`).\n\n- Reader link, to send: `{base}?study={study.code}`\n"
-                f"- Owner link, keep it private (it opens the results): `{base}?study={study.code}&owner={study.owner_token}`")
+        return (f"Created **{study.name}** (code `{study.code}`).\n\n- Reader link, to send: `{reader_link(page(request), study.code)}`\n"
+                f"- Owner link, keep it private (it opens the results): `{owner_link(page(request), study)}`")
 
     def on_results(c, t):
         md, png, archive = reading.results(c, t)
@@ -408,7 +404,7 @@ def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> 
         warmup = gr.Number(d.d_warmup_steps, precision=0, label="Discriminator warm-up steps", elem_id="ft-warmup")
         ema = gr.Number(d.ema_decay, label="EMA decay", elem_id="ft-ema")
         disc = gr.Radio(list(DISCRIMINATOR_CHOICES), value=d.discriminator, label="Discriminator", elem_id="ft-disc")
-    disc_note = gr.Markdown(tab.discriminator_note(app.default_checkpoint(), d.discriminator), elem_id="ft-disc-note")
+    disc_note = gr.Markdown(tab.discriminator_note(app.catalog.default(), d.discriminator), elem_id="ft-disc-note")
     with gr.Row():
         calibrate = gr.Checkbox(False, label="Then calibrate on my data (colour map + JPEG matching, fitted on my train split)",
                                 elem_id="ft-calibrate")
@@ -448,7 +444,7 @@ def finetune_tab(app: PathGANApp, tab: FinetuneTab, checkpoint: gr.Dropdown) -> 
 
 def card_values(app: PathGANApp, checkpoint: str | None):
     """The Model tab's four widgets: summary, sample sheet, metric curve (hidden when absent), folded details."""
-    card = app.model_card(checkpoint)
+    card = app.cards.card(checkpoint)
     return (card.summary, gr.Image(card.sample_sheet, visible=card.sample_sheet is not None),
             gr.Image(card.curve, visible=card.curve is not None), card.details)
 
@@ -458,7 +454,7 @@ def _compare_choices(app: PathGANApp):
     from pathgan.app.compare import list_splits
 
     try:
-        folder = app.paired_folder()
+        folder = app.compare.paired_folder()
     except UserError:
         return [], [], None
     return folder.stems, list_splits(folder.root), folder.split
@@ -475,7 +471,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings, options = parse_args(argv)
     app = PathGANApp(settings)
-    log.info("%s", app.checkpoint_status())
+    log.info("%s", app.catalog.status())
     demo = build_demo(app)
     demo.launch(**launch_kwargs(options))
 

@@ -27,6 +27,15 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded; the message says why and what to do."""
 
 
+def discriminator_beside(checkpoint: str | Path) -> Path | None:
+    """The critic saved next to a generator (<stem>.discriminator.safetensors, or a run's discriminator.safetensors)."""
+    checkpoint = Path(checkpoint)
+    for path in (checkpoint.with_name(f"{checkpoint.stem}.discriminator.safetensors"), checkpoint.parent / "discriminator.safetensors"):
+        if path.is_file():
+            return path
+    return None
+
+
 def file_sha256(path: str | Path) -> str:
     """Content hash of a checkpoint file, for provenance."""
     h = hashlib.sha256()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import holdout
 from .calibrate import CalibrationConfig, calibrate_checkpoint
-from .checkpoint import load_generator, read_class_map, read_config, read_post_processing, save_generator
+from .checkpoint import discriminator_beside, load_generator, read_class_map, read_config, read_post_processing, save_generator
 from .dataset import dataset_scheme, held_out, scan_dataset
 from .devices import best_device
 from .evaluation import MetricsConfig
@@ -59,13 +59,6 @@ class FinetuneConfig:
     calibrate: bool = field(default=False, metadata={"help": "then fit the colour map and JPEG matching on your split "
                             "(python -m pathgan calibrate): OUT/generator-calibrated.safetensors"})
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
-
-
-def discriminator_beside(checkpoint: Path) -> Path | None:
-    for path in (checkpoint.with_name(f"{checkpoint.stem}.discriminator.safetensors"), checkpoint.parent / "discriminator.safetensors"):
-        if path.is_file():
-            return path
-    return None
 
 
 def train_config(checkpoint: str | Path, cfg: FinetuneConfig) -> TrainConfig:

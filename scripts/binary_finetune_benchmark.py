@@ -55,7 +55,7 @@ def main():
     print(f"data: {data.name}, zip {upload.stat().st_size / 2**20:.1f} MB")
 
     app = PathGANApp(AppSettings(checkpoint_search=(str(PROJECT_ROOT / "checkpoints"),), device="cpu"))
-    tabs = {d: FinetuneTab(app, JobManager(out / f"tab-{d}", "cpu", threads=1, poll_s=2.0)) for d in ("auto", "fresh")}
+    tabs = {d: FinetuneTab(app.catalog, JobManager(out / f"tab-{d}", "cpu", threads=1, poll_s=2.0)) for d in ("auto", "fresh")}
     first = tabs["auto"]
     print("check as uploaded:\n" + first.check(str(upload), "", args.checkpoint))
     print("check with binary + nucleus=epithelial:\n" + first.check(str(upload), "", args.checkpoint, "nucleus=epithelial", "binary"))

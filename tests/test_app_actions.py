@@ -13,9 +13,8 @@ import pytest
 from PIL import Image
 
 from conftest import make_tiny_generator, random_mask
-from pathgan.app.actions import (
-    MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, AppSettings, PathGANApp, UserError, default_concurrency, parse_args,
-)
+from pathgan.app.actions import AppSettings, PathGANApp, UserError, default_concurrency, parse_args
+from pathgan.app.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE
 from pathgan.app.finetune_jobs import Limits
 from pathgan.app.mask_canvas import png_data_url
 from pathgan.checkpoint import CheckpointError, save_generator
@@ -125,7 +124,10 @@ def test_resolve_checkpoint_by_name_label_or_path_only_among_listed(ckpt_dir, tm
     a = entries[0]
     assert resolve_checkpoint(entries, "") is a  # empty, no reports: the first usable
     report_path(entries[1].path).write_text(json.dumps({"fid": 99.0}))
-    assert resolve_checkpoint(entries, "") is entries[1]  # empty: the best evaluated, as the app's dropdown shows
+    assert resolve_checkpoint(entries, "") is a  # a report is read with its checkpoint, at a scan
+    entries = find_checkpoints((str(ckpt_dir),))
+    a = entries[0]
+    assert entries[1].report == {"fid": 99.0} and resolve_checkpoint(entries, "") is entries[1]  # the best evaluated
     for key in (a.name, a.label, str(a.path)):
         assert resolve_checkpoint(entries, key) is a
     with pytest.raises(CheckpointError, match="no checkpoint 'nope'"):
@@ -167,12 +169,12 @@ def test_synthesizer_cache_reloads_replaced_file_and_explains_missing(ckpt_dir):
 
 def test_default_checkpoint_is_the_best_evaluated_one(ckpt_dir, tmp_path):
     settings = AppSettings(checkpoint_search=(str(ckpt_dir),), output_dir=tmp_path / "exports")
-    assert PathGANApp(settings).default_checkpoint().endswith("a_patchgan.safetensors")  # no reports: the first
+    assert PathGANApp(settings).catalog.default().endswith("a_patchgan.safetensors")  # no reports: the first
     report_path(ckpt_dir / "a_patchgan.safetensors").write_text(json.dumps({"fid": 170.1}))
     report_path(ckpt_dir / "b_vanilla.safetensors").write_text(json.dumps({"fid": 150.8}))
-    assert PathGANApp(settings).default_checkpoint().endswith("b_vanilla.safetensors")
+    assert PathGANApp(settings).catalog.default().endswith("b_vanilla.safetensors")
     report_path(ckpt_dir / "b_vanilla.safetensors").write_text("{not json")  # unreadable report: not a winner
-    assert PathGANApp(settings).default_checkpoint().endswith("a_patchgan.safetensors")
+    assert PathGANApp(settings).catalog.default().endswith("a_patchgan.safetensors")
 
 
 # -- masks: canvas, uploads, examples, random layouts --------------------------------------------
@@ -194,17 +196,17 @@ def load(path) -> np.ndarray:
 
 def test_canvas_value_round_trips(app):
     ids = random_layout(256, 1)
-    value = app.canvas_value(ids, CONSEP)
+    value = app.synthesis.canvas_value(ids, CONSEP)
     assert json.loads(value)["classes"] == list(CONSEP.names) and len(value) < 20_000  # a small PNG of ids
-    assert np.array_equal(app.mask_from_canvas(value, CONSEP), ids)
-    assert np.array_equal(app.mask_from_canvas(canvas_as_page_writes_it(ids, CONSEP), CONSEP), ids)
-    drawn, scheme = app.read_canvas(canvas_as_page_writes_it(ids, CONSEP))
+    assert np.array_equal(app.synthesis.mask_from_canvas(value, CONSEP), ids)
+    assert np.array_equal(app.synthesis.mask_from_canvas(canvas_as_page_writes_it(ids, CONSEP), CONSEP), ids)
+    drawn, scheme = app.synthesis.read_canvas(canvas_as_page_writes_it(ids, CONSEP))
     assert scheme == CONSEP and np.array_equal(drawn, ids)
 
 
 def test_empty_canvas_is_a_clear_error(app):
     with pytest.raises(UserError, match="canvas is empty"):
-        app.mask_from_canvas(app.blank_canvas(256, CONSEP), CONSEP)
+        app.synthesis.mask_from_canvas(app.synthesis.blank_canvas(256, CONSEP), CONSEP)
 
 
 @pytest.mark.parametrize("value", [None, "", "{}", "not json", json.dumps({"classes": ["bg", "a"], "colours": [[0, 0, 0], [1, 1, 1]], "ids": "x"}),
@@ -213,36 +215,36 @@ def test_empty_canvas_is_a_clear_error(app):
                                    "x" * (17 * 2**20)])
 def test_a_canvas_value_that_is_not_a_mask_is_refused(app, value):
     with pytest.raises(UserError, match="not a mask"):
-        app.mask_from_canvas(value, CONSEP)
+        app.synthesis.mask_from_canvas(value, CONSEP)
 
 
 def test_canvas_values_out_of_range_or_too_large_are_refused(app):
     ids = random_layout(256, 1)
     with pytest.raises(UserError, match="class id 4, but it draws 1 class"):  # CoNSeP ids under a binary canvas's names
-        app.mask_from_canvas(canvas_as_page_writes_it(ids, CONSEP).replace(json.dumps(list(CONSEP.names)), json.dumps(list(BINARY.names)))
+        app.synthesis.mask_from_canvas(canvas_as_page_writes_it(ids, CONSEP).replace(json.dumps(list(CONSEP.names)), json.dumps(list(BINARY.names)))
                              .replace(json.dumps([list(c) for c in CONSEP.colors]), json.dumps([list(c) for c in BINARY.colors])), BINARY)
     with pytest.raises(UserError, match="1025×1025 px; the app synthesizes up to 1024×1024"):
-        app.mask_from_canvas(canvas_as_page_writes_it(np.zeros((1025, 1025), np.uint8), CONSEP), CONSEP)
+        app.synthesis.mask_from_canvas(canvas_as_page_writes_it(np.zeros((1025, 1025), np.uint8), CONSEP), CONSEP)
     with pytest.raises(UserError, match="the canvas draws 1 class \\(nucleus\\), but the checkpoint needs 4 classes"):
-        app.mask_from_canvas(app.canvas_value(ids > 0, BINARY), CONSEP)
+        app.synthesis.mask_from_canvas(app.synthesis.canvas_value(ids > 0, BINARY), CONSEP)
 
 
 def test_canvas_sizes(app):
-    assert app.read_canvas(app.blank_canvas(512, CONSEP))[0].shape == (512, 512)
+    assert app.synthesis.read_canvas(app.synthesis.blank_canvas(512, CONSEP))[0].shape == (512, 512)
     with pytest.raises(UserError, match="canvas size must be one of"):
-        app.blank_canvas(300, CONSEP)
+        app.synthesis.blank_canvas(300, CONSEP)
     ids = random_layout(256, 2)
-    grown = app.mask_from_canvas(app.canvas_for_size(app.canvas_value(ids, CONSEP), 512, CONSEP), CONSEP)
+    grown = app.synthesis.mask_from_canvas(app.synthesis.canvas_for_size(app.synthesis.canvas_value(ids, CONSEP), 512, CONSEP), CONSEP)
     assert grown.shape == (512, 512) and np.array_equal(grown[:256, :256], ids) and not grown[256:].any()
-    assert app.read_canvas(app.canvas_for_size(None, 768, CONSEP))[0].shape == (768, 768)
+    assert app.synthesis.read_canvas(app.synthesis.canvas_for_size(None, 768, CONSEP))[0].shape == (768, 768)
 
 
 def test_uploads_of_id_and_palette_masks(app, tmp_path):
     ids = random_mask(seed=3)
-    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "ids.png", ids), CONSEP), ids)
-    assert np.array_equal(app.mask_from_upload(png_file(tmp_path / "pal.png", ids_to_palette(ids, CONSEP)), CONSEP), ids)
+    assert np.array_equal(app.synthesis.mask_from_upload(png_file(tmp_path / "ids.png", ids), CONSEP), ids)
+    assert np.array_equal(app.synthesis.mask_from_upload(png_file(tmp_path / "pal.png", ids_to_palette(ids, CONSEP)), CONSEP), ids)
     odd = random_mask((300, 200), seed=4)  # any size up to the limit; synthesis tiles or pads it
-    assert app.mask_from_upload(png_file(tmp_path / "odd.png", odd), CONSEP).shape == (300, 200)
+    assert app.synthesis.mask_from_upload(png_file(tmp_path / "odd.png", odd), CONSEP).shape == (300, 200)
 
 
 def png_header_only(path: Path, width: int, height: int) -> Path:
@@ -274,55 +276,55 @@ def test_bad_uploads_get_clear_messages(app, tmp_path):
         path = tmp_path / name
         make(path)
         with pytest.raises(UserError, match=message):
-            app.mask_from_upload(path, CONSEP)
+            app.synthesis.mask_from_upload(path, CONSEP)
     with pytest.raises(UserError, match="no file"):
-        app.mask_from_upload(None, CONSEP)
+        app.synthesis.mask_from_upload(None, CONSEP)
 
 
 def test_examples_are_small_consep_like_masks(app):
     files = sorted(ASSETS_DIR.glob("example_*.png"))
-    examples = app.example_masks(CONSEP)
+    examples = app.synthesis.example_masks(CONSEP)
     assert len(examples) == len(files) >= 3 and all(f.stat().st_size < 100_000 for f in files)
     for i, (ids, caption) in enumerate(examples):
-        assert np.array_equal(app.load_example(i, CONSEP)[0], ids) and caption
+        assert np.array_equal(app.synthesis.load_example(i, CONSEP)[0], ids) and caption
         share = (ids > 0).mean()
         assert ids.shape[0] >= 256 and 0.05 < share < 0.6 and ids.max() <= 4
     with pytest.raises(UserError):
-        app.load_example(len(examples), CONSEP)
+        app.synthesis.load_example(len(examples), CONSEP)
     # In another scheme: remapped where it is obvious (any nucleus class -> nucleus), hidden where it is not.
-    binary = app.example_masks(BINARY)
+    binary = app.synthesis.example_masks(BINARY)
     assert [c for _, c in binary] == [f"layout {i + 1}" for i in range(len(examples))]  # CoNSeP's class words would mislead
     assert all(np.array_equal(b, (e > 0).astype(np.uint8)) for (b, _), (e, _) in zip(binary, examples))
-    assert app.example_masks(ClassScheme(("bg", "a", "b"), ((0, 0, 0), (9, 9, 9), (99, 99, 99)))) == []
+    assert app.synthesis.example_masks(ClassScheme(("bg", "a", "b"), ((0, 0, 0), (9, 9, 9), (99, 99, 99)))) == []
 
 
 def test_random_layout_button(app):
-    ids, seed = app.random_mask(256, CONSEP, seed=5)
+    ids, seed = app.synthesis.random_mask(256, CONSEP, seed=5)
     assert seed == 5 and np.array_equal(ids, random_layout(256, 5))
-    ids, seed = app.random_mask(512, CONSEP)
+    ids, seed = app.synthesis.random_mask(512, CONSEP)
     assert ids.shape == (512, 512) and np.array_equal(ids, random_layout(512, seed))
-    assert "epithelial" in app.describe_mask(ids, CONSEP)
-    ids, _ = app.random_mask(256, BINARY, seed=5)
-    assert np.array_equal(ids, random_layout(256, 5) > 0) and "nucleus" in app.describe_mask(ids, BINARY)
+    assert "epithelial" in app.synthesis.describe_mask(ids, CONSEP)
+    ids, _ = app.synthesis.random_mask(256, BINARY, seed=5)
+    assert np.array_equal(ids, random_layout(256, 5) > 0) and "nucleus" in app.synthesis.describe_mask(ids, BINARY)
 
 
 # -- synthesis -------------------------------------------------------------------------------------
 
 def test_synthesize_batch_is_seeded_and_timed(app):
     ids = random_layout(256, 0)
-    r = app.synthesize(ids, None, 10, 3)
+    r = app.synthesis.synthesize(ids, None, 10, 3)
     assert r.seeds == [10, 11, 12] and len(r.images) == 3 and r.images[0].shape == (256, 256, 3)
     assert r.info()["precision"] in ("fp32", "bf16") and f"on cpu ({r.precision})" in r.summary()
     assert r.seconds > 0 and "3 tiles of 256×256" in r.summary() and "patchgan" in r.summary()
     assert r.info()["post_processing"] == "none (lossless network output)" and "post-processing: none" in r.summary()
-    again = app.synthesize(ids, "a_patchgan", 11, 1)
+    again = app.synthesis.synthesize(ids, "a_patchgan", 11, 1)
     assert np.array_equal(again.images[0], r.images[1])  # alone or with other seeds, a seed gives the same tile
-    other = app.synthesize(ids, "b_vanilla", 10, 1)
+    other = app.synthesis.synthesize(ids, "b_vanilla", 10, 1)
     assert other.checkpoint.disc == "vanilla" and not np.array_equal(other.images[0], r.images[0])
 
 
 def test_large_canvas_uses_tiled_synthesis(app):
-    r = app.synthesize(random_layout(512, 1), None, 0, 1)
+    r = app.synthesis.synthesize(random_layout(512, 1), None, 0, 1)
     assert r.images[0].shape == (512, 512, 3)
 
 
@@ -330,37 +332,37 @@ def test_large_canvas_uses_tiled_synthesis(app):
                                             (-1, 1, "seed must be between"), ("x", 1, "whole numbers")])
 def test_bad_generation_controls(app, seed, n, message):
     with pytest.raises(UserError, match=message):
-        app.synthesize(random_mask(), None, seed, n)
+        app.synthesis.synthesize(random_mask(), None, seed, n)
 
 
 def test_live_preview_is_the_first_seeds_tile_of_generate(app):
     ids = random_layout(256, 4)
     canvas = canvas_as_page_writes_it(ids, CONSEP)
-    reply = app.live_preview({"canvas": canvas, "checkpoint": "", "seed": 7, "overlay": False})
+    reply = app.synthesis.live_preview({"canvas": canvas, "checkpoint": "", "seed": 7, "overlay": False})
     assert reply["seed"] == 7 and "seed 7" in reply["summary"] and reply["timings"]["server_ms"] >= reply["timings"]["synthesis_ms"] > 0
-    full = app.generate_from_canvas(canvas, None, 7, 3, False)[4]
+    full = app.synthesis.generate_from_canvas(canvas, None, 7, 3, False)[4]
     assert np.array_equal(data_url_image(reply["tile"]), full.images[0])  # the preview is the tile Generate gives for that seed
-    outlined = app.live_preview({"canvas": canvas, "checkpoint": "b_vanilla", "seed": 7, "overlay": True})
-    other = app.generate_from_canvas(canvas, "b_vanilla", 7, 1, True)
+    outlined = app.synthesis.live_preview({"canvas": canvas, "checkpoint": "b_vanilla", "seed": 7, "overlay": True})
+    other = app.synthesis.generate_from_canvas(canvas, "b_vanilla", 7, 1, True)
     assert np.array_equal(data_url_image(outlined["tile"]), load(other[0][0][0]))  # the checkpoint and overlay it is given
     with pytest.raises(UserError, match="canvas is empty"):
-        app.live_preview({"canvas": app.blank_canvas(256, CONSEP), "checkpoint": "", "seed": 0})
+        app.synthesis.live_preview({"canvas": app.synthesis.blank_canvas(256, CONSEP), "checkpoint": "", "seed": 0})
     with pytest.raises(UserError, match="seed must be between"):
-        app.live_preview({"canvas": canvas, "seed": -3})
+        app.synthesis.live_preview({"canvas": canvas, "seed": -3})
     with pytest.raises(UserError, match="no checkpoint '/etc/passwd'"):  # only listed checkpoints, never a path the page names
-        app.live_preview({"canvas": canvas, "checkpoint": "/etc/passwd", "seed": 0})
+        app.synthesis.live_preview({"canvas": canvas, "checkpoint": "/etc/passwd", "seed": 0})
     with pytest.raises(UserError, match="needs \\{canvas"):
-        app.live_preview(["not", "a", "dict"])
+        app.synthesis.live_preview(["not", "a", "dict"])
 
 
 def test_gallery_overlay_and_zip(app):
     ids = random_layout(256, 3)
-    gallery, palette, zip_path, status, result = app.generate_from_canvas(app.canvas_value(ids, CONSEP), None, 4, 2, False)
+    gallery, palette, zip_path, status, result = app.synthesis.generate_from_canvas(app.synthesis.canvas_value(ids, CONSEP), None, 4, 2, False)
     assert [c for _, c in gallery] == ["seed 4", "seed 5"] and np.array_equal(load(palette), ids_to_palette(ids, CONSEP))
     assert [Path(p).name for p, _ in gallery] == ["synthetic_seed0004.png", "synthetic_seed0005.png"]
     assert np.array_equal(load(gallery[1][0]), result.images[1])
     assert "in " in status and " s on cpu" in status
-    outlined = app.gallery(result, overlay=True)
+    outlined = app.synthesis.gallery(result, overlay=True)
     assert not np.array_equal(load(outlined[0][0]), load(gallery[0][0]))
     with zipfile.ZipFile(zip_path) as z:
         assert sorted(z.namelist()) == ["info.json", "mask_ids.png", "mask_palette.png", "synthetic_seed0004.png", "synthetic_seed0005.png"]
@@ -371,24 +373,24 @@ def test_gallery_overlay_and_zip(app):
 
 def test_api_synthesize_takes_a_mask_file(app, tmp_path):
     ids = random_layout(256, 4)
-    tiles, palette, zip_path, info = app.api_synthesize(str(png_file(tmp_path / "m.png", ids)), 2, 2, "b_vanilla")
+    tiles, palette, zip_path, info = app.synthesis.api_synthesize(str(png_file(tmp_path / "m.png", ids)), 2, 2, "b_vanilla")
     assert len(tiles) == 2 and info["seeds"] == [2, 3] and info["discriminator"] == "vanilla" and Path(zip_path).exists()
 
 
 def test_missing_broken_and_absent_checkpoints(app, ckpt_dir, tmp_path):
     ids = random_mask()
     (ckpt_dir / "broken.safetensors").write_bytes(b"garbage")
-    app.rescan()
-    assert "1 unreadable" in app.checkpoint_status()
+    app.catalog.rescan()
+    assert "1 unreadable" in app.catalog.status()
     with pytest.raises(UserError, match="too short|not a safetensors"):
-        app.synthesize(ids, str(ckpt_dir / "broken.safetensors"), 0, 1)
+        app.synthesis.synthesize(ids, str(ckpt_dir / "broken.safetensors"), 0, 1)
     (ckpt_dir / "b_vanilla.safetensors").unlink()  # deleted after the list was made
     with pytest.raises(UserError, match="gone"):
-        app.synthesize(ids, "b_vanilla", 0, 1)
+        app.synthesis.synthesize(ids, "b_vanilla", 0, 1)
     empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
-    assert "No checkpoint found" in empty.checkpoint_status()
+    assert "No checkpoint found" in empty.catalog.status()
     with pytest.raises(UserError, match="No checkpoint found"):
-        empty.synthesize(ids, None, 0, 1)
+        empty.synthesis.synthesize(ids, None, 0, 1)
 
 
 def test_the_canvas_follows_the_checkpoints_scheme(tmp_path):
@@ -399,33 +401,33 @@ def test_the_canvas_follows_the_checkpoints_scheme(tmp_path):
     save_tiny(d / "nuclei.safetensors", scheme=BINARY)
     save_tiny(d / "consep.safetensors")
     app = PathGANApp(AppSettings(checkpoint_search=(str(d),), output_dir=tmp_path / "exports"))
-    assert app.scheme_for(str(d / "three.safetensors")) == three and app.scheme_for("nuclei") == BINARY
+    assert app.catalog.scheme_for(str(d / "three.safetensors")) == three and app.catalog.scheme_for("nuclei") == BINARY
     # A mask drawn in the checkpoint's own colours synthesizes; its snapped mask and zip are in those colours.
-    ids, _ = app.random_mask(256, three, seed=1)
-    canvas = app.canvas_value(ids, three)
-    tiles, snapped, pair_zip, status, result = app.generate_from_canvas(canvas, "three", 0, 1, False)
+    ids, _ = app.synthesis.random_mask(256, three, seed=1)
+    canvas = app.synthesis.canvas_value(ids, three)
+    tiles, snapped, pair_zip, status, result = app.synthesis.generate_from_canvas(canvas, "three", 0, 1, False)
     assert result.scheme == three and {tuple(c) for c in np.unique(load(snapped).reshape(-1, 3), axis=0)} <= set(three.colors)
     with zipfile.ZipFile(pair_zip) as z:
         assert json.loads(z.read("info.json"))["scheme"]["names"] == list(three.names)
     # A canvas of CoNSeP's classes is not this checkpoint's: a clear refusal that names both.
     with pytest.raises(UserError, match="the canvas draws 4 classes .*needs 3 classes \\(a, b, c\\)"):
-        app.generate_from_canvas(app.canvas_value(random_mask(), CONSEP), "three", 0, 1, False)
+        app.synthesis.generate_from_canvas(app.synthesis.canvas_value(random_mask(), CONSEP), "three", 0, 1, False)
     # Switching checkpoints: kept where the mapping is obvious, cleared otherwise, untouched for the same classes.
-    consep_canvas = app.canvas_value(random_layout(256, 2), CONSEP)
-    value, note = app.canvas_for_scheme(consep_canvas, BINARY)
-    assert np.array_equal(app.mask_from_canvas(value, BINARY), random_layout(256, 2) > 0) and "kept" in note
-    value, note = app.canvas_for_scheme(consep_canvas, three)
-    assert "Canvas cleared" in note and "3 classes (a, b, c)" in note and app.read_canvas(value)[1] == three
-    assert not app.read_canvas(value)[0].any()
-    assert app.canvas_for_scheme(consep_canvas, CONSEP) == (None, "")
-    value, note = app.canvas_for_scheme(app.blank_canvas(512, CONSEP), three)  # nothing drawn: the same size, new classes
-    assert app.read_canvas(value)[0].shape == (512, 512) and note == "The canvas now draws 3 classes (a, b, c)."
+    consep_canvas = app.synthesis.canvas_value(random_layout(256, 2), CONSEP)
+    value, note = app.synthesis.canvas_for_scheme(consep_canvas, BINARY)
+    assert np.array_equal(app.synthesis.mask_from_canvas(value, BINARY), random_layout(256, 2) > 0) and "kept" in note
+    value, note = app.synthesis.canvas_for_scheme(consep_canvas, three)
+    assert "Canvas cleared" in note and "3 classes (a, b, c)" in note and app.synthesis.read_canvas(value)[1] == three
+    assert not app.synthesis.read_canvas(value)[0].any()
+    assert app.synthesis.canvas_for_scheme(consep_canvas, CONSEP) == (None, "")
+    value, note = app.synthesis.canvas_for_scheme(app.synthesis.blank_canvas(512, CONSEP), three)  # nothing drawn: the same size, new classes
+    assert app.synthesis.read_canvas(value)[0].shape == (512, 512) and note == "The canvas now draws 3 classes (a, b, c)."
     # The API reads an uploaded mask in the chosen checkpoint's scheme: 0/255 is nucleus/background for a binary one.
     binary_file = png_file(tmp_path / "binary.png", np.where(random_layout(256, 4) > 0, 255, 0).astype(np.uint8))
-    tiles, _, _, info = app.api_synthesize(str(binary_file), 0, 1, "nuclei")
+    tiles, _, _, info = app.synthesis.api_synthesize(str(binary_file), 0, 1, "nuclei")
     assert len(tiles) == 1 and info["classes"] == ["background", "nucleus"]
     with pytest.raises(UserError, match="looks like a binary mask"):
-        app.api_synthesize(str(binary_file), 0, 1, "consep")
+        app.synthesis.api_synthesize(str(binary_file), 0, 1, "consep")
 
 
 def test_contour_overlay_and_pair_zip(tmp_path):
@@ -473,17 +475,17 @@ def test_compare_dataset_folder(consep_root, tmp_path):
 
 def test_compare_view(consep_root, ckpt_dir, tmp_path):
     app = PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),), data=str(consep_root)))
-    stem = app.compare_step("test", None, 1)
-    items, status = app.compare_view("test", stem, None, "0-2", False)
+    stem = app.compare.step("test", None, 1)
+    items, status = app.compare.view("test", stem, None, "0-2", False)
     assert [c for _, c in items] == [f"real · {stem}", "mask", "synthetic · seed 0", "synthetic · seed 1", "synthetic · seed 2"]
     assert {load(p).shape for p, _ in items} == {(256, 256, 3)}  # side by side at the same size
     assert f"{stem} (1/224)" in status
-    outlined, _ = app.compare_view("test", stem, None, "0", True)
+    outlined, _ = app.compare.view("test", stem, None, "0", True)
     assert not np.array_equal(load(outlined[0][0]), load(items[0][0]))
-    assert app.compare_find("test", "test_3_003") == "test_3_003"
-    assert app.compare_random("test", stem) != stem and app.compare_step("train", None, -1).startswith("train_")
+    assert app.compare.find("test", "test_3_003") == "test_3_003"
+    assert app.compare.random("test", stem) != stem and app.compare.step("train", None, -1).startswith("train_")
     with pytest.raises(UserError, match="at most 8 seeds"):
-        app.compare_view("test", stem, None, "0-9", False)
+        app.compare.view("test", stem, None, "0-9", False)
     no_ckpt = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),), data=str(consep_root)))
     items, status = no_ckpt.compare_view("test", stem, None, "0", False)
     assert len(items) == 2 and "No checkpoint found" in status
@@ -497,7 +499,7 @@ def test_compare_view(consep_root, ckpt_dir, tmp_path):
 # -- model tab -------------------------------------------------------------------------------------
 
 def test_model_card(app, ckpt_dir, tmp_path):
-    card = app.model_card(None)
+    card = app.cards.card(None)
     params = count_parameters(make_tiny_generator())
     assert "a_patchgan" in card.summary and "patchgan" in card.summary and "1,200 steps" in card.summary and "no report yet" in card.summary
     assert "ngf=4" in card.details and f"{params:,}" in card.details and card.sample_sheet is None and card.curve is None
@@ -510,7 +512,8 @@ def test_model_card(app, ckpt_dir, tmp_path):
     (ckpt_dir / "README.md").write_text("---\nlicense: apache-2.0\n---\n# Shipped checkpoints\nTrained on CoNSeP.\n")
     Image.new("RGB", (64, 32)).save(ckpt_dir / "b_vanilla.samples.jpg")
     Image.new("RGB", (32, 32)).save(ckpt_dir / "fid_vs_step.png")
-    card = app.model_card(str(ckpt_dir / "b_vanilla.safetensors"))
+    app.catalog.rescan()  # a report is read with its checkpoint, as the page's Rescan and every page load do
+    card = app.cards.card(str(ckpt_dir / "b_vanilla.safetensors"))
     summary = card.summary  # the headline numbers lead, beside the floor
     assert "| FID ↓ | 37.25 | 12.50 |" in summary and "| KID ↓ | 0.01230 ± 0.00110 | 0.00200 ± 0.00030 |" in summary
     assert "| precision ↑ | 0.610 | n/a |" in summary and "≈1 is good) | 1.020 |" in summary and "224 masks × 4 seeds" in summary
@@ -522,7 +525,8 @@ def test_model_card(app, ckpt_dir, tmp_path):
     assert card.sample_sheet.name == "b_vanilla.samples.jpg" and card.sample_sheet.parent.parent == tmp_path / "exports"
     assert card.curve.name == "fid_vs_step.png" and card.curve.read_bytes() == (ckpt_dir / "fid_vs_step.png").read_bytes()
     report_path(ckpt_dir / "a_patchgan.safetensors").write_text(json.dumps({"score": 3, "nested": {"ssim": 0.5}}))
-    card = app.model_card(str(ckpt_dir / "a_patchgan.safetensors"))  # any other report shape: said so, every number as a table
+    app.catalog.rescan()
+    card = app.cards.card(str(ckpt_dir / "a_patchgan.safetensors"))  # any other report shape: said so, every number as a table
     assert "not a PathGAN evaluation report" in card.summary and "| score | 3 |" in card.summary and "| nested.ssim | 0.5 |" in card.summary
     empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
-    assert "No checkpoint" in empty.model_card(None).summary
+    assert "No checkpoint" in empty.cards.card(None).summary

@@ -82,17 +82,17 @@ def test_local_server_folders_are_refused_unless_the_app_allows_them(tmp_path, b
     data = write_synthetic_dataset(tmp_path / "d", pairs=2, splits=("train",))
     app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent),), device="cpu"))
     manager = JobManager(tmp_path / "ft", "cpu", start_worker=False)
-    closed = FinetuneTab(app, manager)
+    closed = FinetuneTab(app.catalog, manager)
     with pytest.raises(UserError, match="server folders are not accepted"):
         closed.check(None, str(data), "base")
     with pytest.raises(UserError, match="server folders are not accepted"):
         closed.start(None, str(data), "base", "x", "", 2, 1e-4, 2, 0, 0, "fresh")
-    assert "✅ 2 pairs" in FinetuneTab(app, manager, allow_local_paths=True).check(None, str(data), "base")
-    guarded = FinetuneTab(app, manager, allow_local_paths=True, job_token="s3cret")
+    assert "✅ 2 pairs" in FinetuneTab(app.catalog, manager, allow_local_paths=True).check(None, str(data), "base")
+    guarded = FinetuneTab(app.catalog, manager, allow_local_paths=True, job_token="s3cret")
     with pytest.raises(UserError, match="needs the job token"):
         guarded.start(None, str(data), "base", "x", "", 2, 1e-4, 2, 0, 0, "fresh", token="guess")
     with pytest.raises(UserError, match="steps must be between 1 and"):
-        FinetuneTab(app, JobManager(tmp_path / "ft2", "cpu", Limits(max_steps=5), start_worker=False), True).start(
+        FinetuneTab(app.catalog, JobManager(tmp_path / "ft2", "cpu", Limits(max_steps=5), start_worker=False), True).start(
             None, str(data), "base", "x", "", 50, 1e-4, 2, 0, 0, "fresh")
     assert manager.jobs() == []
 
@@ -144,7 +144,7 @@ def jobs(tmp_path, base):
     folder = tmp_path / "finetuned"
     app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent), str(folder)), device="cpu", output_dir=tmp_path / "exports"))
     manager = JobManager(folder, "cpu", poll_s=0.2)
-    yield FinetuneTab(app, manager), upload
+    yield FinetuneTab(app.catalog, manager), upload
     manager.stop()
     for job in manager.jobs():
         if job.pid and job.status == "running":
@@ -182,8 +182,8 @@ def test_one_job_at_a_time_cancel_and_resume_to_a_new_checkpoint_in_the_list(job
     assert p["job"].status == "done" and p["step"] == 16, p["job"].message
     out = Path(p["job"].output)
     assert out.name == "first.safetensors" and out.parent == tab.manager.folder
-    tab.app.rescan()
-    assert "first" in [e.name for e in tab.app.entries]  # in every checkpoint dropdown
+    tab.catalog.rescan()
+    assert "first" in [e.name for e in tab.catalog.entries]  # in every checkpoint dropdown
     mask = np.asarray(Image.open(next((tab.manager.job(first).run.parent / "data").rglob("*.png"))))
     tuned, original = Synthesizer.from_checkpoint(out, "cpu"), Synthesizer.from_checkpoint(tab.manager.job(first).checkpoint, "cpu")
     assert not np.array_equal(tuned.generate(mask, [1])[0], original.generate(mask, [1])[0])  # it loads, and it has moved
@@ -229,7 +229,7 @@ def test_a_binary_zip_without_a_scheme_gets_the_clis_refusal_in_the_tab_then_wor
     (data / "scheme.json").unlink()  # masks 0/1, nothing saying what they are
     upload = zip_dataset(data, tmp_path / "my-lab.zip")
     app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent),), device="cpu"))
-    tab = FinetuneTab(app, JobManager(tmp_path / "ft", "cpu", start_worker=False))
+    tab = FinetuneTab(app.catalog, JobManager(tmp_path / "ft", "cpu", start_worker=False))
     assert main(["finetune", "--checkpoint", str(base), "--data", str(data), "--out", str(tmp_path / "cli"), "--device", "cpu"]) == 2
     cli = capsys.readouterr().err
     report = tab.check(str(upload), "", "base")
@@ -254,7 +254,7 @@ def test_a_binary_zip_without_a_scheme_gets_the_clis_refusal_in_the_tab_then_wor
 
 def test_the_tab_says_which_discriminator_a_fine_tune_plays_against(tmp_path, base):
     app = PathGANApp(AppSettings(checkpoint_search=(str(base.parent),), device="cpu"))
-    tab = FinetuneTab(app, JobManager(tmp_path / "ft", "cpu", start_worker=False))
+    tab = FinetuneTab(app.catalog, JobManager(tmp_path / "ft", "cpu", start_worker=False))
     with pytest.raises(UserError, match="no fine-tuning job"):
         tab.view("gone")
     assert tab.poll("gone") == ("⚠️ no fine-tuning job 'gone'", None, None)  # the timer shows it in place, never a toast per tick

@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import make_tiny_generator
 from pathgan.app.actions import AppSettings, PathGANApp, UserError
-from pathgan.app.reading_test import ReadingTests
+from pathgan.app.reading_tab import ReadingTests
 from pathgan.checkpoint import save_generator
 from pathgan.cli import main
 from pathgan.paths import BUNDLED_PAIRS
@@ -140,7 +140,7 @@ def reading(tmp_path) -> ReadingTests:
     for i, name in enumerate(("alpha", "beta")):
         save_generator(d / f"{name}.safetensors", make_tiny_generator(i), CONSEP, {"disc": name, "steps": 1})
     app = PathGANApp(AppSettings(checkpoint_search=(str(d),), output_dir=tmp_path / "exports", device="cpu"))
-    return ReadingTests(app, tmp_path / "studies.sqlite")
+    return ReadingTests(app.catalog, app.exports, app.compare.paired_data(), tmp_path / "studies.sqlite")
 
 
 def test_a_study_from_set_up_to_results(reading, tmp_path, capsys):
@@ -166,7 +166,7 @@ def test_a_study_from_set_up_to_results(reading, tmp_path, capsys):
         reading.answer(view.session, 0, "right")  # a double click: the first answer stands
 
     # The server restarts: a new ReadingTests on the same file; the resume link continues at trial 2, and replays the same tiles.
-    again = ReadingTests(reading.app, tmp_path / "studies.sqlite")
+    again = ReadingTests(reading.catalog, reading.exports, reading.paired_data, tmp_path / "studies.sqlite")
     resumed = again.view(view.session)
     assert resumed.index == 1 and [Path(p).read_bytes() for p in resumed.tiles] == [Path(p).read_bytes() for p in view.tiles]
     for i in (1, 2, 3):

@@ -1,7 +1,8 @@
-"""Finding, labelling and loading generator checkpoints for the app.
+"""The app's checkpoint catalog: finding, labelling and loading generator checkpoints.
 
 Shipped checkpoints live in checkpoints/; trained and fine-tuned ones in runs/<name>/, where the trainer writes them.
-The search folders are a list of glob patterns, so tests and deployments can point elsewhere.
+The search folders are a list of glob patterns, so tests and deployments can point elsewhere. Each file is read once,
+at a scan, into a `CheckpointEntry`; generators are loaded on first use and kept in a small cache.
 """
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, provenance_steps, read_config
+from ..checkpoint import CheckpointError, discriminator_beside, provenance_steps, read_config
 from ..paths import PROJECT_ROOT, eval_folder
+from ..schemes import CONSEP, ClassScheme
+from .errors import UserError
 
 DEFAULT_SEARCH = ("checkpoints", "runs/*")  # the shipped ones, then every run folder (runs/NAME/generator.safetensors)
 REPORT_SUFFIX = ".report.json"
@@ -22,9 +25,16 @@ REPORT_SUFFIX = ".report.json"
 
 @dataclass(frozen=True)
 class CheckpointEntry:
+    """One checkpoint as the scan read it: its config, the report and discriminator found beside it."""
     path: Path
     config: dict | None  # None when the file cannot be read; `error` then says why
     error: str | None = None
+    report: dict | None = None  # its evaluation report (read_report), None when there is none
+    discriminator: Path | None = None  # the critic saved beside it, for fine-tuning
+
+    @property
+    def scheme(self) -> ClassScheme:
+        return ClassScheme.from_dict(self.config["scheme"])
 
     @property
     def name(self) -> str:
@@ -104,9 +114,12 @@ def find_checkpoints(search=DEFAULT_SEARCH, base: str | Path = PROJECT_ROOT) -> 
     for folder in search_folders(search, base):
         for path in sorted(p for p in folder.glob("*.safetensors") if "discriminator" not in p.name):  # a run's critic is no generator
             try:
-                entries.append(CheckpointEntry(path, read_config(path)))
-            except (CheckpointError, OSError, ValueError) as e:
+                config = read_config(path)
+                ClassScheme.from_dict(config["scheme"])  # a file whose classes cannot be read is unusable
+            except (CheckpointError, OSError, ValueError, KeyError, TypeError) as e:
                 entries.append(CheckpointEntry(path, None, str(e)))
+                continue
+            entries.append(CheckpointEntry(path, config, report=read_report(path), discriminator=discriminator_beside(path)))
     return entries
 
 
@@ -146,12 +159,12 @@ def resolve_checkpoint(entries: list[CheckpointEntry], choice: str | None, searc
 
 def best_usable(usable: list[CheckpointEntry]) -> CheckpointEntry:
     """The entry with the lowest evaluated FID; the first one when none has a report."""
-    scored = [(fid, i) for i, e in enumerate(usable) if (fid := _report_fid(e.path)) is not None]
+    scored = [(fid, i) for i, e in enumerate(usable) if (fid := _report_fid(e)) is not None]
     return usable[min(scored)[1]] if scored else usable[0]
 
 
-def _report_fid(checkpoint: Path) -> float | None:
-    fid = (read_report(checkpoint) or {}).get("fid")
+def _report_fid(entry: CheckpointEntry) -> float | None:
+    fid = (entry.report or {}).get("fid")
     return float(fid) if isinstance(fid, (int, float)) and not isinstance(fid, bool) else None
 
 
@@ -219,3 +232,83 @@ class SynthesizerCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
             return synth
+
+
+class CheckpointCatalog:
+    """The checkpoints the app offers: entries read once per scan, generators loaded on first use.
+
+    Everything a page names is resolved against the listed entries only, so no request makes the app read other files.
+    """
+
+    def __init__(self, search=DEFAULT_SEARCH, device: str | None = None, precision: str = "auto"):
+        self.search = tuple(search)
+        self.cache = SynthesizerCache(device, precision=precision)
+        self.entries: list[CheckpointEntry] = []
+        self.rescan()
+
+    def rescan(self) -> list[CheckpointEntry]:
+        self.entries = find_checkpoints(self.search)
+        return self.entries
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(label, path) pairs for a dropdown: label names the discriminator variant and steps."""
+        return [(e.label, str(e.path)) for e in self.entries]
+
+    def default(self) -> str | None:
+        """The usable checkpoint with the lowest evaluated FID; the first usable one when none has a report."""
+        try:
+            return str(resolve_checkpoint(self.entries, None, self.search).path)
+        except CheckpointError:  # none, or none readable: the dropdown still shows what is there
+            return str(self.entries[0].path) if self.entries else None
+
+    def status(self) -> str:
+        if not self.entries:
+            return "⚠️ " + self.missing_message()
+        bad = [e for e in self.entries if e.error]
+        text = f"{len(self.entries) - len(bad)} checkpoint(s) found in {describe_search(self.search)}"
+        if bad:
+            text += f"; {len(bad)} unreadable ({bad[0].name}: {bad[0].error})"
+        return text
+
+    def missing_message(self) -> str:
+        return no_checkpoint_message(self.search)
+
+    def entry(self, choice: str | None) -> CheckpointEntry:
+        try:
+            return resolve_checkpoint(self.entries, choice, self.search)
+        except CheckpointError as e:
+            raise UserError(str(e)) from None
+
+    def synthesizer(self, choice: str | None):
+        """(entry, its loaded Synthesizer)."""
+        entry = self.entry(choice)
+        try:
+            return entry, self.cache.get(entry.path)
+        except CheckpointError as e:
+            raise UserError(str(e)) from None
+        except (OSError, RuntimeError) as e:  # torch's own load failures
+            raise UserError(f"{entry.path}: cannot load this checkpoint ({e})") from None
+
+    def scheme_for(self, choice: str | None) -> ClassScheme:
+        """The chosen checkpoint's classes: the canvas's, the examples' and the uploads'.
+
+        With no usable checkpoint nothing can be generated, and the canvas draws CoNSeP's classes; any other choice that
+        is not a usable checkpoint is a UserError saying why.
+        """
+        if not any(e.error is None for e in self.entries):
+            return CONSEP
+        return self.entry(choice).scheme
+
+    def readme_for(self, choice: str | None) -> str | None:
+        """README.md beside the chosen checkpoint, else the first search folder's (the shipped model card)."""
+        folders = []
+        try:
+            folders.append(self.entry(choice).path.parent)
+        except UserError:
+            pass
+        folders += search_folders(self.search)[:1]
+        for folder in folders:
+            readme = folder / "README.md"
+            if readme.is_file():
+                return readme.read_text(errors="replace")
+        return None

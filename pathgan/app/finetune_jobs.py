@@ -32,7 +32,7 @@ from ..images import IMAGE_SUFFIXES
 from ..masks import MASK_SUFFIXES
 from ..paths import FINETUNE_DIR, PROJECT_ROOT
 from ..schemes import SCHEME_FILE, ClassMap, ClassScheme, SchemeError, SchemeMismatch, Wording, unmapped_classes
-from .actions import UserError
+from .errors import UserError
 
 ACTIVE = ("queued", "running")
 

@@ -10,15 +10,16 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..finetune import FinetuneConfig, discriminator_used
-from .actions import PathGANApp, UserError
+from .checkpoints_index import CheckpointCatalog
+from .errors import UserError
 from .finetune_jobs import JobManager, dataset_root, extract_zip, validate
 
 LOSSES = (("loss_d", (200, 0, 0)), ("loss_g_gan", (0, 90, 200)), ("loss_l1", (0, 150, 0)))
 
 
 class FinetuneTab:
-    def __init__(self, app: PathGANApp, manager: JobManager, allow_local_paths: bool = False, job_token: str | None = None):
-        self.app, self.manager = app, manager
+    def __init__(self, catalog: CheckpointCatalog, manager: JobManager, allow_local_paths: bool = False, job_token: str | None = None):
+        self.catalog, self.manager = catalog, manager
         self.allow_local_paths, self.job_token = allow_local_paths, job_token or None
 
     def _data(self, folder: Path, upload, local_path) -> Path:
@@ -41,7 +42,7 @@ class FinetuneTab:
         return Path(str(local_path or "").strip() or str(upload or "data")).name
 
     def check(self, upload, local_path, checkpoint, class_map="", scheme="", discriminator="auto") -> str:
-        entry, _ = self.app.synthesizer(checkpoint)
+        entry = self.catalog.entry(checkpoint)
         folder = self.manager.jobs_dir.parent / "checks" / secrets.token_hex(6)
         try:
             root = self._data(folder, upload, local_path)
@@ -55,7 +56,7 @@ class FinetuneTab:
         """Validate, then queue; returns (report, job id). Nothing is queued on invalid data."""
         if self.job_token and not secrets.compare_digest(str(token or ""), self.job_token):
             raise UserError("starting fine-tuning jobs here needs the job token the app was started with")
-        entry, _ = self.app.synthesizer(checkpoint)
+        entry = self.catalog.entry(checkpoint)
         try:
             settings = FinetuneConfig(steps=int(steps), lr=float(lr), batch_size=int(batch_size), d_warmup_steps=int(d_warmup_steps),
                                       ema_decay=float(ema_decay), discriminator=str(discriminator), class_map=(class_map or "").strip(),
@@ -78,7 +79,7 @@ class FinetuneTab:
 
     def discriminator_note(self, checkpoint, choice) -> str:
         try:
-            entry = self.app.entry(checkpoint)
+            entry = self.catalog.entry(checkpoint)
         except UserError:
             return ""  # no checkpoint to fine-tune: the page says so where a checkpoint is chosen
         return f"Discriminator for {entry.name}: {discriminator_used(entry.path, choice or 'auto')}."

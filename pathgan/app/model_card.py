@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import numbers
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..checkpoint import CheckpointError, read_post_processing
 from ..evaluation_report import EvaluationReport, ReportError
-from .checkpoints_index import CheckpointEntry
+from .checkpoints_index import CheckpointCatalog, CheckpointEntry
+from .errors import UserError
+from .exports import ExportFolders
 
 TRAIN_HIGHLIGHTS = ("batch_size", "lr", "l1_weight", "diversity_weight")
 # Figures shown with a checkpoint, looked for beside it: <stem>.samples.jpg (mask | real | synthetic rows, from
@@ -195,3 +198,35 @@ def render_report(report: dict | None, expected_name: str) -> str:
     if r.warnings:
         parts.append("Warnings:\n" + "\n".join(f"- {_fmt(w)}" for w in r.warnings[:5]))
     return "\n\n".join(p for p in parts if p)
+
+
+class ModelCards:
+    """The Model tab: a checkpoint's card, its figures served from an export folder like every file the app hands out."""
+
+    def __init__(self, catalog: CheckpointCatalog, exports: ExportFolders):
+        self.catalog, self.exports = catalog, exports
+
+    def card(self, checkpoint: str | None) -> ModelCard:
+        """Summary and figures first, details (and the folder's README.md model card) folded."""
+        readme = self.catalog.readme_for(checkpoint)
+        readme = f"\n\n---\n\n{_strip_front_matter(readme)}" if readme else ""
+        if not self.catalog.entries:
+            return ModelCard("### No checkpoint\n\n" + self.catalog.missing_message(), readme.lstrip("\n-"))
+        try:
+            entry = self.catalog.entry(checkpoint)
+        except UserError as e:
+            return ModelCard(f"### Checkpoint unusable\n\n{e}", "")
+        card = render_model_card(entry, entry.report)
+        card.details += readme
+        if card.sample_sheet or card.curve:
+            folder = self.exports.new()
+            card.sample_sheet, card.curve = (Path(shutil.copy(f, folder)) if f else None for f in (card.sample_sheet, card.curve))
+        return card
+
+
+def _strip_front_matter(text: str) -> str:
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end != -1:
+            return text[end + 4:].lstrip()
+    return text

@@ -12,15 +12,16 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, read_config
 from ..dataset import scan_dataset
 from ..reading.design import ANSWERS, MAX_TRIALS, MODES, TileSource, pairs_needed, plan_session, truth
 from ..reading.report import accuracy_plot, export_study, study_answers, study_summary, summary_markdown
 from ..reading.stats import summarize
 from ..reading.store import Session, Study, StudyError, StudyStore
-from ..schemes import SchemeError
-from .actions import PathGANApp, UserError
-from .checkpoints_index import resolve_checkpoint
+from ..schemes import ClassScheme, SchemeError
+from .checkpoints_index import CheckpointCatalog
+from .errors import UserError
+from .exports import ExportFolders
 
 MAX_READER_NAME = 80
 
@@ -42,9 +43,34 @@ class TrialView:
         return self.index >= self.total
 
 
+def reader_link(page: str, study: str) -> str:
+    """The link an owner sends readers: the page with the study's code."""
+    return f"{page}?study={study}"
+
+
+def owner_link(page: str, study: Study) -> str:
+    """The owner's private link: it carries the owner token that opens the results."""
+    return f"{page}?study={study.code}&owner={study.owner_token}"
+
+
+def resume_link(page: str, view: TrialView) -> str:
+    """A reader's own link back to where they stopped."""
+    return f"{page}?study={view.study}&session={view.session}"
+
+
+def session_from_link(text: str) -> str:
+    """A resume link, or the session code alone -> the session code."""
+    return str(text or "").split("session=")[-1].split("&")[0].strip()
+
+
+def page_address(referer: str | None) -> str:
+    """The page a request came from, without its query: the base of every link the tab shows."""
+    return (referer or "").split("?")[0] or "/"
+
+
 class ReadingTests:
-    def __init__(self, app: PathGANApp, db: str | Path):
-        self.app = app
+    def __init__(self, catalog: CheckpointCatalog, exports: ExportFolders, paired_data: str | Path, db: str | Path):
+        self.catalog, self.exports, self.paired_data = catalog, exports, Path(paired_data)
         self.store = StudyStore(db)
         self._sources: dict[tuple, TileSource] = {}
         self._lock = threading.Lock()
@@ -65,21 +91,21 @@ class ReadingTests:
         if not 2 <= trials <= MAX_TRIALS:
             raise UserError(f"trials per reader must be between 2 and {MAX_TRIALS}, got {trials}")
         entries = [self._entry(c) for c in checkpoints]
-        schemes = {tuple(e.config["scheme"]["names"]) for e in entries}
+        schemes = {e.scheme.names for e in entries}
         if len(schemes) > 1:
             raise UserError("the checkpoints of one study must share a class scheme; these have " + "; ".join(", ".join(s[1:]) for s in schemes))
-        source = self._source(str(self.app.paired_data()), split, entries[0].name)
+        source = self._source(str(self.paired_data), split, str(entries[0].path))
         need = pairs_needed(mode, trials)
         if len(source.pairs) < need:
-            raise UserError(f"{trials} trials in {mode} mode need {need} image/mask pairs; {self.app.paired_data()} split '{split}' has "
+            raise UserError(f"{trials} trials in {mode} mode need {need} image/mask pairs; {self.paired_data} split '{split}' has "
                             f"{len(source.pairs)}. Ask for fewer trials, or start the app with --data pointing at more pairs.")
-        return self.store.create_study(name, mode, [str(e.path) for e in entries], str(self.app.paired_data()), split, trials, seed)
+        return self.store.create_study(name, mode, [str(e.path) for e in entries], str(self.paired_data), split, trials, seed)
 
     def results(self, code: str, owner_token: str) -> tuple[str, Path, Path]:
         """(Markdown, accuracy plot, zip of answers.csv + summary.json), only with the owner's token."""
         study = self._owned(code, owner_token)
         summary = study_summary(self.store, study)
-        folder = self.app._export_folder()
+        folder = self.exports.new()
         csv_path, json_path = export_study(self.store, study, folder)
         archive = folder / f"reading-study-{study.code}.zip"
         with zipfile.ZipFile(archive, "w") as z:
@@ -125,7 +151,7 @@ class ReadingTests:
             raise
         except (CheckpointError, OSError, RuntimeError, ValueError) as e:
             raise UserError(f"this study's tiles cannot be made ({e}); tell the study's owner") from None
-        folder = self.app._export_folder()
+        folder = self.exports.new()
         paths = []
         for data in encoded:  # opaque names: nothing in a URL says which tile is which
             path = folder / f"{secrets.token_hex(12)}.jpg"
@@ -186,11 +212,7 @@ class ReadingTests:
             raise UserError(str(e)) from None
 
     def _entry(self, choice: str):
-        try:
-            entry = resolve_checkpoint(self.app.entries, choice, self.app.settings.checkpoint_search)
-        except CheckpointError as e:
-            raise UserError(str(e)) from None
-        return entry
+        return self.catalog.entry(choice)
 
     def _study_source(self, study: Study) -> TileSource:
         """The study's pairs, with its own checkpoints (by the names trial plans use)."""
@@ -202,7 +224,7 @@ class ReadingTests:
         return TileSource(base.pairs, base.scheme, lambda name: self._load(by_name[name]))
 
     def _source(self, data: str, split: str, checkpoint: str) -> TileSource:
-        scheme = self.app.scheme_for(checkpoint)
+        scheme = self._scheme_of(Path(checkpoint))
         key = (data, split, scheme.names)
         with self._lock:
             if key not in self._sources:
@@ -213,8 +235,18 @@ class ReadingTests:
                 self._sources[key] = TileSource({p.stem: p for p in scan.pairs}, scheme, self._load)
             return self._sources[key]
 
+    def _scheme_of(self, checkpoint: Path) -> ClassScheme:
+        """A study's checkpoint's classes: its catalog entry's, or its own file's once the list no longer shows it."""
+        for entry in self.catalog.entries:
+            if entry.config is not None and entry.path == checkpoint:
+                return entry.scheme
+        try:
+            return ClassScheme.from_dict(read_config(checkpoint)["scheme"])
+        except (CheckpointError, OSError, KeyError, TypeError, ValueError) as e:
+            raise UserError(f"this study's checkpoint {checkpoint.name} cannot be read ({e}); tell the study's owner") from None
+
     def _load(self, path: Path):
         try:
-            return self.app.cache.get(path)
+            return self.catalog.cache.get(path)
         except CheckpointError as e:
             raise UserError(f"this study's checkpoint does not load ({e}); tell the study's owner") from None
