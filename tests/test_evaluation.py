@@ -12,7 +12,7 @@ from PIL import Image
 
 from pathgan.cli import main
 from pathgan.evaluation import MetricsConfig, compare_folders
-from pathgan.evaluation_report import EvaluationReport
+from pathgan.evaluation_report import EvaluationReport, NotMeasured
 from pathgan.images import read_rgb
 from pathgan.masks import read_mask
 from pathgan.metrics import SmallSampleWarning, checkerboard
@@ -125,6 +125,10 @@ def test_evaluate_writes_where_the_app_looks_from_any_folder(tiny_checkpoint, ti
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--seeds", "0", "--device", "cpu", "--no-mask-fidelity"]) == 0
     assert (paths.EVAL_DIR / "tiny" / "report.json").is_file() and not (elsewhere / "runs").exists()
     assert read_report(tiny_checkpoint)["n"]["synthetic"] == N_PAIRS
+    # One seed and --no-mask-fidelity: those sections say why they were not measured, in the JSON and the Markdown.
+    report = EvaluationReport.load(paths.EVAL_DIR / "tiny" / "report.json")
+    assert report.diversity == NotMeasured("seed diversity needs at least 2 seeds") and report.mask_fidelity == NotMeasured("--no-mask-fidelity")
+    assert "## Mask fidelity\n\nnot measured: --no-mask-fidelity" in (paths.EVAL_DIR / "tiny" / "report.md").read_text()
 
 
 def test_evaluate_fails_before_generating_when_weights_or_data_are_missing(tiny_checkpoint, tiny_data, tmp_path, monkeypatch, capsys):
