@@ -203,3 +203,15 @@ def test_curves_score_every_snapshot_with_verified_weights(tiny_data, tmp_path, 
     wrong.write_bytes(b"not the standard weights")
     assert main(args + ["--inception-weights", str(wrong)]) == 2  # the hash check applies to curves too
     assert "standard FID Inception weights" in capsys.readouterr().err
+
+    # One point is the last snapshot; no final seeds, no final scores. A snapshot that fails to load stops the
+    # command, and the JSON keeps the points scored before it, as a GPU lease's timeout would.
+    (run / "generator-step000400.safetensors").write_bytes(b"cut off mid-copy")
+    last = ["curves", "--runs", str(run), "--out", str(out), "--data", str(tiny_data), "--device", "cpu", "--final-seeds", ""]
+    assert main(last + ["--max-points", "4"]) == 2 and "generator-step000400" in capsys.readouterr().err
+    kept = json.loads(out.read_text())["runs"]["r"]
+    assert [p["step"] for p in kept["points"]] == [100, 200, 300] and "final" not in kept
+    (run / "generator-step000400.safetensors").unlink()
+    assert main(last + ["--max-points", "1", "--precision", "fp32"]) == 0
+    r = json.loads(out.read_text())["runs"]["r"]
+    assert [p["step"] for p in r["points"]] == [300] and set(r) == {"points", "final_step"}
