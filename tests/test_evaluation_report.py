@@ -6,16 +6,7 @@ import json
 
 import pytest
 
-from pathgan.evaluation_report import (
-    CheckerboardResult,
-    DiversityResult,
-    EvaluationReport,
-    MaskFidelityResult,
-    MemorisationResult,
-    NotMeasured,
-    ReportError,
-    TwoSampleResult,
-)
+from pathgan.evaluation_report import SECTIONS, EvaluationReport, NotMeasured, ReportError
 from pathgan.paths import PROJECT_ROOT
 
 SHIPPED = sorted((PROJECT_ROOT / "checkpoints").glob("*.report.json"))
@@ -34,11 +25,10 @@ def test_every_shipped_report_renders_as_its_page_in_docs():
 
 def test_shipped_report_sections_are_typed():
     report = EvaluationReport.load(PROJECT_ROOT / "checkpoints" / "consep-vanilla.report.json")
-    assert isinstance(report.diversity, DiversityResult) and report.diversity.pixel_l1_ratio == pytest.approx(0.5216, abs=1e-4)
-    assert isinstance(report.memorisation, MemorisationResult) and report.memorisation.position == "inside"
-    assert isinstance(report.checkerboard, CheckerboardResult) and report.checkerboard.synthetic["db"] == 7.89
-    assert isinstance(report.two_sample, TwoSampleResult) and report.two_sample.floor_what == "real train vs real test"
-    assert isinstance(report.mask_fidelity, MaskFidelityResult) and report.mask_fidelity.segmenter["trained_on"]["pairs"] == 432
+    assert all(isinstance(getattr(report, key), kind) for key, kind in SECTIONS)
+    assert report.diversity.pixel_l1_ratio == pytest.approx(0.5216, abs=1e-4) and report.memorisation.position == "inside"
+    assert report.checkerboard.synthetic["db"] == 7.89 and report.two_sample.floor_what == "real train vs real test"
+    assert report.mask_fidelity.segmenter["trained_on"]["pairs"] == 432
 
 
 def test_a_section_not_measured_says_why_in_json_markdown_and_headline():
