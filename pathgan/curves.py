@@ -2,12 +2,14 @@
 (`train --keep-snapshots`), on the standard, hash-checked Inception features.
 
 Curve points use few seeds per mask (fast); the last snapshot of each run is also scored with the full
-seed list, and once more with BatchNorm running statistics instead of per-sample ones.
+seed list, and once more with BatchNorm running statistics instead of per-sample ones (unless `final_seeds`
+is empty). The points are evenly spaced and end with the last snapshot, so one point scores the last.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 
 from .checkpoint import read_config
 from .dataset import checkpoint_data_scheme, scan_dataset
+from .devices import PRECISION_HELP, PRECISIONS
 from .evaluation import MetricsConfig
 from .masks import read_mask
 from .metrics import FeatureSet, InceptionFeatures, fid_from_stats, image_set_features, kid, mean_pairwise_pixel_l1
@@ -30,8 +33,9 @@ class CurvesConfig:
     data: str | None = field(default=None, metadata={"help": "dataset folder; None: $PATHGAN_DATA/consep"})
     split: str = field(default="test", metadata={"help": "split whose masks are rendered and whose real tiles are the reference"})
     point_seeds: str = field(default="0", metadata={"help": "seeds per mask for each curve point"})
-    final_seeds: str = field(default="0-3", metadata={"help": "seeds per mask for the last snapshot of each run"})
-    max_points: int = field(default=6, metadata={"help": "snapshots scored per run, evenly spaced"})
+    final_seeds: str = field(default="0-3", metadata={"help": "seeds per mask for the last snapshot of each run; empty: no final scores"})
+    max_points: int = field(default=6, metadata={"help": "snapshots scored per run, evenly spaced, ending with the last"})
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS, "help": f"synthesis precision: {PRECISION_HELP}"})
 
 
 def snapshots(run: str | Path) -> list[tuple[int, Path]]:
@@ -66,8 +70,11 @@ def score_generator(synth: Synthesizer, masks: list[np.ndarray], real: FeatureSe
     return result
 
 
-def metric_curves(runs: list[str | Path], config: CurvesConfig | None = None, metrics: MetricsConfig | None = None, log=print) -> dict:
+def metric_curves(runs: list[str | Path], config: CurvesConfig | None = None, metrics: MetricsConfig | None = None, log=print,
+                  save: Callable[[dict], None] | None = None) -> dict:
+    """Scores every run; `save` gets the report after each score, so a run cut short (a GPU lease) keeps what was done."""
     config, metrics = config or CurvesConfig(), metrics or MetricsConfig()
+    save = save or (lambda report: None)
     extractor = InceptionFeatures(metrics.inception_weights, metrics.device, metrics.batch_size)
     found = {run: snapshots(run) for run in map(Path, runs)}
     first = next((snaps[0][1] for snaps in found.values() if snaps), None)
@@ -75,27 +82,31 @@ def metric_curves(runs: list[str | Path], config: CurvesConfig | None = None, me
         raise ValueError("none of the runs holds generator-stepNNNNNN.safetensors snapshots; train with --keep-snapshots")
     scheme = ClassScheme.from_dict(read_config(first)["scheme"])  # the masks are read in the networks' scheme
     masks, real = split_reference(config.data, config.split, scheme, extractor, metrics)
-    point_seeds, final_seeds = parse_seeds(config.point_seeds, unique=True), parse_seeds(config.final_seeds, unique=True)
+    point_seeds = parse_seeds(config.point_seeds, unique=True)
+    final_seeds = parse_seeds(config.final_seeds, unique=True) if config.final_seeds.strip() else None
     report = {"config": asdict(config), "metrics": asdict(metrics), "weights_sha256": extractor.weights_sha256,
               "n_real": len(real), "runs": {}}
     for run, snaps in found.items():
         if not snaps:
             log(f"{run}: no generator-step*.safetensors snapshots (train with --keep-snapshots); skipped")
             continue
-        keep = sorted(set(np.linspace(0, len(snaps) - 1, min(config.max_points, len(snaps))).round().astype(int)))
-        points = []
+        keep = sorted(set(np.linspace(len(snaps) - 1, 0, min(config.max_points, len(snaps))).round().astype(int)))
+        entry = report["runs"][run.name] = {"points": [], "final_step": snaps[-1][0]}
         for i in keep:
             step, path = snaps[i]
-            synth = Synthesizer.from_checkpoint(path, metrics.device)
+            synth = Synthesizer.from_checkpoint(path, metrics.device, config.precision)
             check_same_classes(synth.scheme, scheme, str(path), str(first))
-            points.append({"step": step, **score_generator(synth, masks, real, extractor, point_seeds, metrics)})
-            log(f"{run.name} {points[-1]}")
-        final = Synthesizer.from_checkpoint(snaps[-1][1], metrics.device)
-        full = score_generator(final, masks, real, extractor, final_seeds, metrics)
+            entry["points"].append({"step": step, **score_generator(synth, masks, real, extractor, point_seeds, metrics)})
+            save(report)
+            log(f"{run.name} {entry['points'][-1]}")
+        if final_seeds is None:
+            continue
+        final = Synthesizer.from_checkpoint(snaps[-1][1], metrics.device, config.precision)
+        entry["final"] = score_generator(final, masks, real, extractor, final_seeds, metrics)
         use_running_stats(final.generator, True)
-        running = score_generator(final, masks, real, extractor, final_seeds, metrics)
-        report["runs"][run.name] = {"points": points, "final_step": snaps[-1][0], "final": full, "final_running_stats": running}
-        log(f"{run.name} final {full} running-stats {running}")
+        entry["final_running_stats"] = score_generator(final, masks, real, extractor, final_seeds, metrics)
+        save(report)
+        log(f"{run.name} final {entry['final']} running-stats {entry['final_running_stats']}")
     return report
 
 

@@ -38,7 +38,16 @@ from .metrics import (
     precision_recall,
     seed_diversity,
 )
-from .evaluation_report import EvaluationReport, Scores
+from .evaluation_report import (
+    CheckerboardResult,
+    DiversityResult,
+    EvaluationReport,
+    MaskFidelityResult,
+    MemorisationResult,
+    NotMeasured,
+    Scores,
+    TwoSampleResult,
+)
 from .metrics.features_cache import view_names
 from .metrics.image_sets import MIN_IMAGES, small_sample_warnings
 from .metrics.views import LARGE_IMAGE_MODES, describe_views, image_views
@@ -221,11 +230,13 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
                 fidelity.add_real(im, ids, inst)
             yield im
 
-    diversity = seed_diversity(mask_pixel_l1, mask_feat, s, neighbour_pixel_l1(real_tiles()), neighbour_feature_distance(real.features))
-    memo = memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names], real.features)
+    seeds_apart = seed_diversity(mask_pixel_l1, mask_feat, s, neighbour_pixel_l1(real_tiles()), neighbour_feature_distance(real.features))
+    diversity = NotMeasured(seeds_apart["note"]) if "note" in seeds_apart else DiversityResult(**seeds_apart)
+    memo = MemorisationResult(**memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names],
+                                             real.features))
     two_sample = _two_sample(real, synthetic.features[_first_seed_rows(views_per_mask, s)], train, config, seeds[0])
-    artefacts = ({"note": f"not measured: {spectrum_problems[0]}"} if spectrum_problems
-                 else {k: checkerboard(v) for k, v in spectra.items()})
+    artefacts = (NotMeasured(spectrum_problems[0]) if spectrum_problems
+                 else CheckerboardResult(**{k: checkerboard(v) for k, v in spectra.items()}))
     timing["metrics"] = time.perf_counter() - t
     timing["total"] = time.perf_counter() - t_all
 
@@ -236,7 +247,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
         n={"masks": len(pairs), "seeds": s, "synthetic": synthetic.image_count, "real": real.image_count, "train": train.image_count,
            "views": {"synthetic": len(synthetic), "real": len(real), "train": len(train), "large_images": describe_views(metrics.large_images)}},
         **_provenance(extractor), diversity=diversity, memorisation=memo, checkerboard=artefacts, two_sample=two_sample,
-        mask_fidelity=fidelity.result() if fidelity else {"note": "not measured (--no-mask-fidelity)"}, out=str(out), images=str(image_dir),
+        mask_fidelity=MaskFidelityResult(**fidelity.result()) if fidelity else NotMeasured("--no-mask-fidelity"), out=str(out), images=str(image_dir),
         config={"evaluation": asdict(config), "metrics": asdict(metrics), "synthesis": synth.describe()},
         warnings=list(dict.fromkeys(synthetic.warnings + real.warnings + train.warnings + main_warnings + floor_warnings)),
         timing_s={k: round(v, 1) for k, v in timing.items()},
@@ -255,14 +266,15 @@ def _first_seed_rows(views_per_mask: list[int], seeds: int) -> np.ndarray:
     return np.asarray(rows, int)
 
 
-def _two_sample(real: FeatureSet, first_seed: np.ndarray, train: FeatureSet, config: EvaluationConfig, seed: int) -> dict:
+def _two_sample(real: FeatureSet, first_seed: np.ndarray, train: FeatureSet, config: EvaluationConfig,
+                seed: int) -> TwoSampleResult | NotMeasured:
     """The classifier two-sample test: one image per mask (the first seed) against the real tiles, and its real-vs-real floor."""
-    result = {"what": f"synthetic (seed {seed}) vs real {config.split}", "floor_what": f"real {config.train_split} vs real {config.split}"}
     try:
-        return {**result, "synthetic": classifier_two_sample_test(real.features, first_seed),
-                "floor": classifier_two_sample_test(real.features, train.features)}
+        return TwoSampleResult(what=f"synthetic (seed {seed}) vs real {config.split}", floor_what=f"real {config.train_split} vs real {config.split}",
+                               synthetic=classifier_two_sample_test(real.features, first_seed),
+                               floor=classifier_two_sample_test(real.features, train.features))
     except ImageSetError as e:  # a handful of masks still gets FID and KID
-        return {**result, "note": f"not measured: {e}"}
+        return NotMeasured(str(e))
 
 
 def _seed_feature_distances(features, views_per_mask: list[int], seeds: int) -> list[float]:

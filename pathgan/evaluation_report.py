@@ -1,20 +1,25 @@
 """An evaluation report as one typed value, with one Markdown renderer.
 
 `evaluate` builds it and writes report.json and report.md; the CLI prints its header and headline table; the
-app's Model tab shows the same headline and folds the full report. Reports written by older PathGAN versions
-(without the checkerboard or the post-processing) still load: what they lack renders as "not recorded".
+app's Model tab shows the same headline and folds the full report. Each metric section is its own small value
+with its JSON and its Markdown; a section the evaluation skipped is `NotMeasured`, with the reason. Reports
+written by older PathGAN versions (without the checkerboard or the post-processing) still load: a section they
+lack is None and renders as "not recorded".
 """
 from __future__ import annotations
 
 import json
 import numbers
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 from .metrics.image_sets import FID_UNBIASED_N
 
 REPORT_KIND = "pathgan-evaluation"
 REPORT_VERSION = 1
+NOT_RECORDED = "not recorded (report from an older PathGAN)"
 
 
 class ReportError(ValueError):
@@ -41,6 +46,200 @@ class Scores:
         return cls(**{f.name: d.get(f.name) for f in fields(cls)})
 
 
+@dataclass(frozen=True)
+class NotMeasured:
+    """A section the evaluation did not measure, and why: too few images, tiles it cannot measure, a flag."""
+    because: str
+
+    @classmethod
+    def from_note(cls, note: str) -> "NotMeasured":
+        # Notes are written "not measured: <reason>"; older reports also wrote "not measured (<reason>)" or the bare reason.
+        m = re.fullmatch(r"not measured(?::\s*(.+)|\s*\((.+)\))", str(note), re.S)
+        return cls(next(g for g in m.groups() if g) if m else str(note))
+
+    def to_dict(self) -> dict:
+        return {"note": self.markdown()}
+
+    def markdown(self, split: str | None = None, train_split: str | None = None) -> str:
+        return f"not measured: {self.because}"
+
+    def headline_rows(self) -> list[tuple[str, str, str]]:
+        return []
+
+
+class _Section:
+    """A metric section's JSON: its fields as a flat object, or {"note": ...} when it was not measured."""
+
+    @classmethod
+    def from_dict(cls, d, key: str):
+        """The section, NotMeasured, or None where the report predates it. Fields a report lacks are None."""
+        if d is None or d == {}:
+            return None
+        if not isinstance(d, dict):
+            raise ReportError(f"{key} is a JSON object, not {type(d).__name__}")
+        if "note" in d:
+            return NotMeasured.from_note(d["note"])
+        return cls(**{f.name: d.get(f.name) for f in fields(cls)})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DiversityResult(_Section):
+    """Pixel and feature distance between the seeds of one mask, against neighbouring real tiles' (`seed_diversity`)."""
+    seeds_per_mask: int | None = None
+    masks: int | None = None
+    pixel_l1: float | None = None  # mean over masks of the mean pixel L1 between that mask's seeds
+    pixel_l1_min: float | None = None
+    feature_distance: float | None = None
+    real_pixel_l1: float | None = None
+    real_feature_distance: float | None = None
+    pixel_l1_ratio: float | None = None
+    feature_ratio: float | None = None
+    real_reference: str | None = None
+    TITLE: ClassVar[str] = "Seed diversity"
+
+    def headline_rows(self) -> list[tuple[str, str, str]]:
+        return [("seed diversity: pixel L1 / real neighbours", _f(self.pixel_l1_ratio, 3), "")] if _number(self.pixel_l1_ratio) else []
+
+    def markdown(self, split: str | None = None, train_split: str | None = None) -> str:
+        return "\n".join([
+            "| | between seeds of a mask | real neighbouring tiles | ratio |",
+            "|---|---|---|---|",
+            f"| mean pixel L1 ([0,1] pixels) | {_f(self.pixel_l1)} (worst mask {_f(self.pixel_l1_min)}) | {_f(self.real_pixel_l1)} | {_f(self.pixel_l1_ratio, 3)} |",
+            f"| Inception feature distance | {_f(self.feature_distance, 3)} | {_f(self.real_feature_distance, 3)} | {_f(self.feature_ratio, 3)} |",
+            "",
+            "A ratio of 0 means the generator ignores its noise; real tiles are paired with their neighbour in sorted stem order.",
+        ])
+
+
+@dataclass
+class MemorisationResult(_Section):
+    """Nearest-training-image distances of synthetic tiles against those of unseen real tiles (`memorisation`)."""
+    ratio: float | None = None
+    synthetic_median: float | None = None
+    real_median: float | None = None
+    real_range: list[float] | None = None
+    range_percentiles: list[float] | None = None
+    inside_real_range: bool | None = None
+    position: str | None = None  # of the synthetic median: below, inside or above the real range
+    share_below_real_range: float | None = None
+    closest_pairs: list[dict] | None = None
+    n_synthetic: int | None = None
+    n_real: int | None = None
+    n_train: int | None = None
+    TITLE: ClassVar[str] = "Memorisation"
+
+    def headline_rows(self) -> list[tuple[str, str, str]]:
+        return [("memorisation: nearest-train distance / real's (≈1 is good)", _f(self.ratio, 3), "")] if _number(self.ratio) else []
+
+    def markdown(self, split: str | None = None, train_split: str | None = None) -> str:
+        text = (f"Distance in feature space to the nearest `{train_split}` image: synthetic median {_f(self.synthetic_median, 3)}, "
+                f"real `{split}` median {_f(self.real_median, 3)}, ratio **{_f(self.ratio, 3)}** "
+                "(about 1 = as far from the training set as unseen real tiles).")
+        if isinstance(self.real_range, list) and isinstance(self.range_percentiles, list):
+            (lo, hi), (p_lo, p_hi) = self.real_range, self.range_percentiles
+            below = " (closer than real tiles: possible memorisation)" if self.position == "below" else ""
+            text += (f" Real {p_lo:g}th-{p_hi:g}th percentile: {_f(lo, 3)}-{_f(hi, 3)}; synthetic median {self.position} it{below}; "
+                     f"{100 * (self.share_below_real_range or 0):.1f}% of synthetic images are closer than its low end.")
+        pairs = [p for p in self.closest_pairs or [] if isinstance(p, dict)]
+        if not pairs:
+            return text
+        return "\n".join([text, "", "| synthetic | nearest training tile | distance |", "|---|---|---|",
+                          *[f"| {p.get('synthetic', '?')} | {p.get('train', '?')} | {_f(p.get('distance'), 3)} |" for p in pairs]])
+
+
+@dataclass
+class CheckerboardResult(_Section):
+    """Spectral peaks at the periods a stride-2 upsampling leaves, for the synthetic and the real tiles (`checkerboard`)."""
+    synthetic: dict | None = None  # {"db": mean peak, "peaks_db": {period: {direction: dB}}, "images": N}
+    real: dict | None = None
+    TITLE: ClassVar[str] = "Checkerboard artefacts"
+
+    def headline_rows(self) -> list[tuple[str, str, str]]:
+        db = _get(self.synthetic, "db")
+        return [("checkerboard: spectral peaks, dB ↓ (reference: the real tiles)", _f(db, 1), _f(_get(self.real, "db"), 1))] if _number(db) else []
+
+    def markdown(self, split: str | None = None, train_split: str | None = None) -> str:
+        synthetic, real = self.synthetic or {}, self.real or {}
+        peaks, real_peaks = synthetic.get("peaks_db", {}), real.get("peaks_db", {})
+        rows = [f"| period {p} px, {d} | {_f(peaks[p][d], 1)} | {_f(_get(real_peaks, p, d), 1)} |" for p in peaks for d in peaks[p]]
+        return "\n".join([
+            "Height of the mean power spectrum's peak at the periods a stride-2 upsampling leaves, in dB above the "
+            "spectrum around it (about 0: no periodic pattern).",
+            "",
+            f"| peak | synthetic | real {split} |",
+            "|---|---|---|",
+            f"| **mean** | **{_f(synthetic.get('db'), 1)}** | **{_f(real.get('db'), 1)}** |",
+            *rows,
+        ])
+
+
+@dataclass
+class TwoSampleResult(_Section):
+    """A linear probe telling synthetic from real tiles, and the same probe on real tiles of other slides (`classifier_two_sample_test`)."""
+    what: str | None = None
+    floor_what: str | None = None
+    synthetic: dict | None = None  # {"accuracy", "ci95", "per_fold", "n_per_set", "folds", "seed", "c", "probe"}
+    floor: dict | None = None
+    TITLE: ClassVar[str] = "Classifier two-sample test"
+
+    def headline_rows(self) -> list[tuple[str, str, str]]:
+        if not _number(_get(self.synthetic, "accuracy")):
+            return []
+        return [("two-sample probe accuracy ↓ (0.5: indistinguishable)", _accuracy(self.synthetic), _accuracy(self.floor or {}))]
+
+    def markdown(self, split: str | None = None, train_split: str | None = None) -> str:
+        s, f = self.synthetic or {}, self.floor or {}
+        return "\n".join([
+            f"{s.get('probe', 'a linear probe')}, {s.get('folds')}-fold cross-validation (seed {s.get('seed')}), "
+            f"{s.get('n_per_set')} images per set; accuracy with its 95 % Wilson interval. 0.5 is chance.",
+            "", "| sets | accuracy | per fold |", "|---|---|---|",
+            f"| {self.what or 'synthetic vs real'} | {_accuracy(s)} | {', '.join(_f(v, 3) for v in s.get('per_fold', []))} |",
+            *([f"| floor: {self.floor_what or 'real vs real'} | {_accuracy(f)} | {', '.join(_f(v, 3) for v in f.get('per_fold', []))} |"]
+              if _number(f.get("accuracy")) else []),
+            "", "The floor is what tiles from other slides score: synthetic tiles as close to the real ones as a new slide would get the same.",
+        ])
+
+
+@dataclass
+class MaskFidelityResult(_Section):
+    """A segmenter's scores on the tiles against their own masks, and on the real tiles (`MaskFidelity.result`)."""
+    synthetic: dict | None = None  # {"images", "dice": {class: Dice}, "mean_dice", "pq": {class: PQ}, "mpq", "aji"}
+    real: dict | None = None
+    segmenter: dict | None = None  # {"config", "trained_on", "key", "seed"}
+    TITLE: ClassVar[str] = "Mask fidelity"
+
+    def headline_rows(self) -> list[tuple[str, str, str]]:
+        s = self.synthetic or {}
+        if not _number(s.get("mean_dice")):
+            return []
+        return [("mask fidelity: segmenter Dice, tiles vs their masks ↑ (reference: the real tiles)",
+                 _f(s["mean_dice"], 3), _f(_get(self.real, "mean_dice"), 3)),
+                ("mask fidelity: segmenter PQ ↑ (reference: the real tiles)", _f(s.get("mpq"), 3), _f(_get(self.real, "mpq"), 3))]
+
+    def markdown(self, split: str | None = None, train_split: str | None = None) -> str:
+        s, r = self.synthetic or {}, self.real or {}
+        cfg = _get(self.segmenter, "config") or {}
+        trained = _get(self.segmenter, "trained_on") or {}
+        classes = list(s.get("dice", {}))
+        return "\n".join([
+            f"A segmenter (MONAI UNet {cfg.get('seg_channels', '?')}, {cfg.get('seg_steps', '?')} steps) trained on the "
+            f"{trained.get('pairs', '?')} real `{trained.get('split', '?')}` pairs segments every tile; scores are against the tile's own mask. "
+            "The real tiles against their own masks are the reference: tiles that score like them show their masks as recognisably as "
+            "real tissue shows its nuclei. Tiles can score above it, since a generator may draw a mask more plainly than tissue does.",
+            "", "| tiles | mean Dice | PQ | AJI | " + " | ".join(f"Dice {c}" for c in classes) + " |", "|---|---|---|---|" + "---|" * len(classes),
+            *[f"| {label} ({d.get('images')}) | {_f(d.get('mean_dice'), 3)} | {_f(d.get('mpq'), 3)} | {_f(d.get('aji'), 3)} | "
+              + " | ".join(_f((d.get('dice') or {}).get(c), 3) for c in classes) + " |" for label, d in (("synthetic", s), ("real", r)) if d],
+        ])
+
+
+# The sections in report order: (report field and JSON key, type). The headline lists mask fidelity before the probe.
+SECTIONS = (("diversity", DiversityResult), ("memorisation", MemorisationResult), ("checkerboard", CheckerboardResult),
+            ("two_sample", TwoSampleResult), ("mask_fidelity", MaskFidelityResult))
+
+
 @dataclass
 class EvaluationReport:
     scores: Scores  # synthetic vs the real tiles of `split`
@@ -58,11 +257,12 @@ class EvaluationReport:
     weights_sha256: str | None = None
     resize_mode: str | None = None
     input_size: int | None = None
-    diversity: dict = field(default_factory=dict)
-    memorisation: dict = field(default_factory=dict)
-    checkerboard: dict | None = None
-    two_sample: dict = field(default_factory=dict)  # classifier two-sample test: synthetic vs real, and its real-vs-real floor
-    mask_fidelity: dict = field(default_factory=dict)  # a segmenter's scores on the tiles against their masks, and on real tiles
+    # The metric sections (SECTIONS); None: the report predates the metric.
+    diversity: DiversityResult | NotMeasured | None = None
+    memorisation: MemorisationResult | NotMeasured | None = None
+    checkerboard: CheckerboardResult | NotMeasured | None = None
+    two_sample: TwoSampleResult | NotMeasured | None = None  # classifier two-sample test: synthetic vs real, and its real-vs-real floor
+    mask_fidelity: MaskFidelityResult | NotMeasured | None = None  # a segmenter's scores on the tiles against their masks, and on real tiles
     out: str | None = None
     images: str | None = None
     config: dict = field(default_factory=dict)
@@ -80,9 +280,8 @@ class EvaluationReport:
              **asdict(self.scores)}
         if self.floor is not None:
             d["floor"] = {"what": self.floor_what, **asdict(self.floor)}
-        d.update(diversity=self.diversity, memorisation=self.memorisation, checkerboard=self.checkerboard,
-                 **{k: v for k, v in (("two_sample", self.two_sample), ("mask_fidelity", self.mask_fidelity)) if v}, out=self.out,
-                 images=self.images, config=self.config, warnings=self.warnings, timing_s=self.timing_s)
+        d.update({key: getattr(self, key).to_dict() for key, _ in SECTIONS if getattr(self, key) is not None})
+        d.update(out=self.out, images=self.images, config=self.config, warnings=self.warnings, timing_s=self.timing_s)
         return d
 
     @classmethod
@@ -96,9 +295,10 @@ class EvaluationReport:
         if not _number(d.get("fid")):
             raise ReportError("no FID in it, so not an evaluation report")
         floor = d.get("floor") if isinstance(d.get("floor"), dict) else None
-        plain = {f.name for f in fields(cls)} - {"scores", "floor", "floor_what"}
+        sections = {key: kind.from_dict(d.get(key), key) for key, kind in SECTIONS}
+        plain = {f.name for f in fields(cls)} - {"scores", "floor", "floor_what", *sections}
         return cls(scores=Scores.from_dict(d), floor=Scores.from_dict(floor) if floor and _number(floor.get("fid")) else None,
-                   floor_what=(floor or {}).get("what"), **{k: d[k] for k in plain if d.get(k) is not None})
+                   floor_what=(floor or {}).get("what"), **sections, **{k: d[k] for k in plain if d.get(k) is not None})
 
     @classmethod
     def load(cls, path: str | Path) -> "EvaluationReport":
@@ -117,26 +317,13 @@ class EvaluationReport:
     # -- Markdown --------------------------------------------------------------------------------------
     def headline_rows(self) -> list[tuple[str, str, str]]:
         """(metric, value, reference) for the numbers a reader looks at first."""
-        s, f, d, m = self.scores, self.floor, self.diversity, self.memorisation
+        s, f = self.scores, self.floor
         rows = [("FID ↓", _f(s.fid, 2), _f(f.fid, 2) if f else ""),
                 ("KID ↓", _pm(s.kid, s.kid_std, 5), _pm(f.kid, f.kid_std, 5) if f else ""),
                 ("precision ↑", _f(s.precision, 3), _f(f.precision, 3) if f else ""),
                 ("recall ↑", _f(s.recall, 3), _f(f.recall, 3) if f else "")]
-        if _number(d.get("pixel_l1_ratio")):
-            rows.append(("seed diversity: pixel L1 / real neighbours", _f(d["pixel_l1_ratio"], 3), ""))
-        if _number(m.get("ratio")):
-            rows.append(("memorisation: nearest-train distance / real's (≈1 is good)", _f(m["ratio"], 3), ""))
-        c = self.checkerboard or {}
-        if _number(_get(c, "synthetic", "db")):
-            rows.append(("checkerboard: spectral peaks, dB ↓ (reference: the real tiles)", _f(c["synthetic"]["db"], 1), _f(_get(c, "real", "db"), 1)))
-        mf = self.mask_fidelity or {}
-        if _number(_get(mf, "synthetic", "mean_dice")):
-            rows.append(("mask fidelity: segmenter Dice, tiles vs their masks ↑ (reference: the real tiles)",
-                         _f(mf["synthetic"]["mean_dice"], 3), _f(_get(mf, "real", "mean_dice"), 3)))
-            rows.append(("mask fidelity: segmenter PQ ↑ (reference: the real tiles)", _f(mf["synthetic"].get("mpq"), 3), _f(_get(mf, "real", "mpq"), 3)))
-        t = self.two_sample or {}
-        if _number(_get(t, "synthetic", "accuracy")):
-            rows.append(("two-sample probe accuracy ↓ (0.5: indistinguishable)", _accuracy(t["synthetic"]), _accuracy(t.get("floor") or {})))
+        for section in (self.diversity, self.memorisation, self.checkerboard, self.mask_fidelity, self.two_sample):
+            rows += section.headline_rows() if section is not None else []
         return rows
 
     def context(self) -> str:
@@ -181,98 +368,14 @@ class EvaluationReport:
                  *self.header_markdown(), "", "## Headline", "", self.headline_markdown(), "",
                  f"N (real / other): {s.n_real} / {s.n_fake}" + (f"; floor {f.n_real} / {f.n_fake}" if f else "") +
                  f". Precision and recall use k={s.nearest_k}. KID: {s.kid_subsets} subsets of {s.kid_subset_size} (seed {s.kid_seed}). "
-                 f"FID below {FID_UNBIASED_N} images per side is biased upward: compare only at equal N, and prefer KID.",
-                 "", "## Seed diversity", "", *self._diversity_markdown(),
-                 "", "## Memorisation", "", *self._memorisation_markdown(),
-                 "", "## Checkerboard artefacts", "", *self._checkerboard_markdown(),
-                 "", "## Classifier two-sample test", "", *self._two_sample_markdown(),
-                 "", "## Mask fidelity", "", *self._mask_fidelity_markdown()]
+                 f"FID below {FID_UNBIASED_N} images per side is biased upward: compare only at equal N, and prefer KID."]
+        for key, kind in SECTIONS:
+            section = getattr(self, key)
+            lines += ["", f"## {kind.TITLE}", "", section.markdown(self.split, self.train_split) if section is not None else NOT_RECORDED]
         if self.warnings:
             lines += ["", "## Warnings", "", *[f"- {w}" for w in self.warnings]]
         lines += ["", f"Timing (s): {', '.join(f'{k} {v}' for k, v in self.timing_s.items()) or 'not recorded'}", ""]
         return "\n".join(lines)
-
-    def _mask_fidelity_markdown(self) -> list[str]:
-        mf = self.mask_fidelity or {}
-        s, r = mf.get("synthetic") or {}, mf.get("real") or {}
-        if not _number(s.get("mean_dice")):
-            return [mf.get("note", "not recorded")]
-        cfg = _get(mf, "segmenter", "config") or {}
-        trained = _get(mf, "segmenter", "trained_on") or {}
-        classes = list(s.get("dice", {}))
-        return [
-            f"A segmenter (MONAI UNet {cfg.get('seg_channels', '?')}, {cfg.get('seg_steps', '?')} steps) trained on the "
-            f"{trained.get('pairs', '?')} real `{trained.get('split', '?')}` pairs segments every tile; scores are against the tile's own mask. "
-            "The real tiles against their own masks are the reference: tiles that score like them show their masks as recognisably as "
-            "real tissue shows its nuclei. Tiles can score above it, since a generator may draw a mask more plainly than tissue does.",
-            "", "| tiles | mean Dice | PQ | AJI | " + " | ".join(f"Dice {c}" for c in classes) + " |", "|---|---|---|---|" + "---|" * len(classes),
-            *[f"| {label} ({d.get('images')}) | {_f(d.get('mean_dice'), 3)} | {_f(d.get('mpq'), 3)} | {_f(d.get('aji'), 3)} | "
-              + " | ".join(_f((d.get('dice') or {}).get(c), 3) for c in classes) + " |" for label, d in (("synthetic", s), ("real", r)) if d],
-        ]
-
-    def _two_sample_markdown(self) -> list[str]:
-        t = self.two_sample or {}
-        s, f = t.get("synthetic") or {}, t.get("floor") or {}
-        if not _number(s.get("accuracy")):
-            return [t.get("note", "not recorded")]
-        return [
-            f"{s.get('probe', 'a linear probe')}, {s.get('folds')}-fold cross-validation (seed {s.get('seed')}), "
-            f"{s.get('n_per_set')} images per set; accuracy with its 95 % Wilson interval. 0.5 is chance.",
-            "", "| sets | accuracy | per fold |", "|---|---|---|",
-            f"| {t.get('what', 'synthetic vs real')} | {_accuracy(s)} | {', '.join(_f(v, 3) for v in s.get('per_fold', []))} |",
-            *([f"| floor: {t.get('floor_what', 'real vs real')} | {_accuracy(f)} | {', '.join(_f(v, 3) for v in f.get('per_fold', []))} |"]
-              if _number(f.get("accuracy")) else []),
-            "", "The floor is what tiles from other slides score: synthetic tiles as close to the real ones as a new slide would get the same.",
-        ]
-
-    def _diversity_markdown(self) -> list[str]:
-        d = self.diversity
-        if not _number(d.get("pixel_l1")):
-            return [d.get("note", "not recorded")]
-        return [
-            "| | between seeds of a mask | real neighbouring tiles | ratio |",
-            "|---|---|---|---|",
-            f"| mean pixel L1 ([0,1] pixels) | {_f(d['pixel_l1'])} (worst mask {_f(d.get('pixel_l1_min'))}) | {_f(d.get('real_pixel_l1'))} | {_f(d.get('pixel_l1_ratio'), 3)} |",
-            f"| Inception feature distance | {_f(d.get('feature_distance'), 3)} | {_f(d.get('real_feature_distance'), 3)} | {_f(d.get('feature_ratio'), 3)} |",
-            "",
-            "A ratio of 0 means the generator ignores its noise; real tiles are paired with their neighbour in sorted stem order.",
-        ]
-
-    def _memorisation_markdown(self) -> list[str]:
-        m = self.memorisation
-        if not _number(m.get("ratio")):
-            return ["not recorded"]
-        lines = [f"Distance in feature space to the nearest `{self.train_split}` image: synthetic median {_f(m.get('synthetic_median'), 3)}, "
-                 f"real `{self.split}` median {_f(m.get('real_median'), 3)}, ratio **{_f(m['ratio'], 3)}** "
-                 "(about 1 = as far from the training set as unseen real tiles)."]
-        if isinstance(m.get("real_range"), list) and isinstance(m.get("range_percentiles"), list):
-            (lo, hi), (p_lo, p_hi) = m["real_range"], m["range_percentiles"]
-            below = " (closer than real tiles: possible memorisation)" if m.get("position") == "below" else ""
-            lines[0] += (f" Real {p_lo:g}th-{p_hi:g}th percentile: {_f(lo, 3)}-{_f(hi, 3)}; synthetic median {m.get('position')} it{below}; "
-                         f"{100 * m.get('share_below_real_range', 0):.1f}% of synthetic images are closer than its low end.")
-        pairs = [p for p in m.get("closest_pairs") or [] if isinstance(p, dict)]
-        if pairs:
-            lines += ["", "| synthetic | nearest training tile | distance |", "|---|---|---|",
-                      *[f"| {p.get('synthetic', '?')} | {p.get('train', '?')} | {_f(p.get('distance'), 3)} |" for p in pairs]]
-        return lines
-
-    def _checkerboard_markdown(self) -> list[str]:
-        c = self.checkerboard
-        if not c:
-            return ["not recorded (report from an older PathGAN)"]
-        if "note" in c:
-            return [c["note"]]
-        peaks, real = c["synthetic"].get("peaks_db", {}), c["real"].get("peaks_db", {})
-        rows = [f"| period {p} px, {d} | {_f(peaks[p][d], 1)} | {_f(_get(real, p, d), 1)} |" for p in peaks for d in peaks[p]]
-        return [
-            "Height of the mean power spectrum's peak at the periods a stride-2 upsampling leaves, in dB above the "
-            "spectrum around it (about 0: no periodic pattern).",
-            "",
-            f"| peak | synthetic | real {self.split} |",
-            "|---|---|---|",
-            f"| **mean** | **{_f(c['synthetic']['db'], 1)}** | **{_f(c['real']['db'], 1)}** |",
-            *rows,
-        ]
 
 
 def _number(v) -> bool:

@@ -1,6 +1,6 @@
-"""Plot FID and KID against training step (needs matplotlib) from one or more score files: the output of
-`python -m pathgan curves` ({"runs": {name: {"points": [...]}}}) or of scripts/gpu_score.py
-({"runs": {name: [...]}}). A run named in several files is drawn as one line, its points sorted by step.
+"""Plot FID and KID against training step (needs matplotlib) from one or more score files, the output of
+`python -m pathgan curves` ({"runs": {name: {"points": [...]}}}). A run named in several files is drawn as one
+line, its points sorted by step.
 
     python scripts/plot_curves.py docs/fid_vs_step.json checkpoints/fid_vs_step.png
 """
@@ -20,7 +20,7 @@ args = ap.parse_args()
 runs: dict[str, list[dict]] = {}
 for path in inputs:
     for name, run in json.load(open(path))["runs"].items():
-        runs.setdefault(name, []).extend(run["points"] if isinstance(run, dict) else run)
+        runs.setdefault(name, []).extend(run["points"])
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
 for name, points in runs.items():
     points = sorted((p for p in points if p.get("step") is not None), key=lambda p: p["step"])

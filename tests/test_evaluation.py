@@ -12,7 +12,7 @@ from PIL import Image
 
 from pathgan.cli import main
 from pathgan.evaluation import MetricsConfig, compare_folders
-from pathgan.evaluation_report import EvaluationReport
+from pathgan.evaluation_report import EvaluationReport, NotMeasured
 from pathgan.images import read_rgb
 from pathgan.masks import read_mask
 from pathgan.metrics import SmallSampleWarning, checkerboard
@@ -125,6 +125,10 @@ def test_evaluate_writes_where_the_app_looks_from_any_folder(tiny_checkpoint, ti
     assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--seeds", "0", "--device", "cpu", "--no-mask-fidelity"]) == 0
     assert (paths.EVAL_DIR / "tiny" / "report.json").is_file() and not (elsewhere / "runs").exists()
     assert read_report(tiny_checkpoint)["n"]["synthetic"] == N_PAIRS
+    # One seed and --no-mask-fidelity: those sections say why they were not measured, in the JSON and the Markdown.
+    report = EvaluationReport.load(paths.EVAL_DIR / "tiny" / "report.json")
+    assert report.diversity == NotMeasured("seed diversity needs at least 2 seeds") and report.mask_fidelity == NotMeasured("--no-mask-fidelity")
+    assert "## Mask fidelity\n\nnot measured: --no-mask-fidelity" in (paths.EVAL_DIR / "tiny" / "report.md").read_text()
 
 
 def test_evaluate_fails_before_generating_when_weights_or_data_are_missing(tiny_checkpoint, tiny_data, tmp_path, monkeypatch, capsys):
@@ -199,3 +203,15 @@ def test_curves_score_every_snapshot_with_verified_weights(tiny_data, tmp_path, 
     wrong.write_bytes(b"not the standard weights")
     assert main(args + ["--inception-weights", str(wrong)]) == 2  # the hash check applies to curves too
     assert "standard FID Inception weights" in capsys.readouterr().err
+
+    # One point is the last snapshot; no final seeds, no final scores. A snapshot that fails to load stops the
+    # command, and the JSON keeps the points scored before it, as a GPU lease's timeout would.
+    (run / "generator-step000400.safetensors").write_bytes(b"cut off mid-copy")
+    last = ["curves", "--runs", str(run), "--out", str(out), "--data", str(tiny_data), "--device", "cpu", "--final-seeds", ""]
+    assert main(last + ["--max-points", "4"]) == 2 and "generator-step000400" in capsys.readouterr().err
+    kept = json.loads(out.read_text())["runs"]["r"]
+    assert [p["step"] for p in kept["points"]] == [100, 200, 300] and "final" not in kept
+    (run / "generator-step000400.safetensors").unlink()
+    assert main(last + ["--max-points", "1", "--precision", "fp32"]) == 0
+    r = json.loads(out.read_text())["runs"]["r"]
+    assert [p["step"] for p in r["points"]] == [300] and set(r) == {"points", "final_step"}

@@ -1,4 +1,6 @@
-"""python -m pathgan curves --runs runs/a runs/b --out curves.json [--data DIR --split test --max-points 6]"""
+"""python -m pathgan curves --runs runs/a runs/b --out curves.json [--data DIR --split test --max-points 6]
+
+The JSON is rewritten after every score, so a run stopped by a timeout keeps the points it scored."""
 from __future__ import annotations
 
 import warnings
@@ -18,10 +20,9 @@ def add_arguments(p):
 
 def run(args) -> int:
     config, metrics = dataclass_from_args(CurvesConfig, args), dataclass_from_args(MetricsConfig, args)
+    command = command_line("curves", ["--runs", *args.runs, "--out", args.out], config, metrics)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)  # curve points compare at equal N
-        report = metric_curves(args.runs, config, metrics)
-    report["command"] = command_line("curves", ["--runs", *args.runs, "--out", args.out], config, metrics)
-    write_curves(report, args.out)
+        report = metric_curves(args.runs, config, metrics, save=lambda r: write_curves({**r, "command": command}, args.out))
     print(f"wrote {args.out}: {len(report['runs'])} run(s)")
     return 0

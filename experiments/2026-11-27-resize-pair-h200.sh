@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# The lent-GPU run for the quality issue (sixth session). Four runs side by side, all with resize-convolution
-# upsampling (no checkerboards), an EMA of the generator, no feature matching (it let the discriminators win in
-# the fifth session), and the learning rates decayed linearly to zero over the second half of a fixed step count:
+# 2026-11-27, on a lent NVIDIA H200: the run that trained consep-patchgan-resize and consep-vanilla-resize.
+# Four runs side by side, all with resize-convolution upsampling (no checkerboards), an EMA of the generator, no
+# feature matching (it let the discriminators win in this script's first use, commit cca4b21, the same day), and
+# the learning rates decayed linearly to zero over the second half of a fixed step count:
 #   patchgan-l1x100   vanilla-l1x100   the shipped recipe's L1 weight (100, the paper's)
-#   patchgan-l1x10    vanilla-l1x10    L1 weight 10: L1 pulls towards the mean tile, the blur the issue describes
+#   patchgan-l1x10    vanilla-l1x10    L1 weight 10: L1 pulls towards the mean tile, which blurs it
 # The step count is fixed up front, so the schedule finishes; TRAIN_S only guards the lease (SIGTERM saves).
 # PROBE_S=40 instead trains the four runs for that long and prints their speed (the first call), so STEPS can
 # be sized to the lease.
 # Then every run's last snapshot is scored on the train split, which picks the run of each discriminator that
 # goes on (the test split is only reported, never chosen on); the two picked runs' snapshots are also scored on
-# the test split for the FID-vs-step plot. Scoring is scripts/gpu_score.py, one process, which writes after every
-# score (under scripts/gpu_no_monai.py: the GPU image has no MONAI, and scoring never calls it).
+# the test split for the FID-vs-step plot. Scoring is `python -m pathgan curves` in one process, which writes
+# after every score (under experiments/no_monai.py: the GPU image has no MONAI, and scoring never calls it). On
+# 2026-11-27 the scoring ran through scripts/gpu_score.py, since folded into `curves` (--final-seeds "").
 # Stage 2 continues each picked run for CONT_STEPS more steps from its raw generator and its discriminator
 # (fresh Adam moments and EMA), again constant and then decayed over the second half, and scores those on the
-# train split. In the sixth session stage 1 was 4,500 steps, and stage 2 was launched by hand with the same
-# flags after a first scoring attempt failed (no MONAI); this script now runs both stages in one go.
+# train split. On 2026-11-27 stage 1 was 4,500 steps, and stage 2 was launched by hand with the same flags
+# after a first scoring attempt failed (no MONAI); this script runs both stages in one go.
 # Brings back (8 files at most, 16 MiB each, 64 MiB together): each continued generator in 15 MB parts, its
 # discriminator as float16, and results.tgz (log tails, metrics, configs, scores).
 #
@@ -50,8 +52,9 @@ if [ "${PROBE_S:-0}" -gt 0 ]; then
   rm -rf "$RUNS"; exit 0
 fi
 for n in $NAMES; do echo "$n final: $(tail -n 1 "$RUNS/$n/metrics.jsonl")"; done
-score() { timeout "$1" python3 scripts/gpu_no_monai.py scripts/gpu_score.py --data "$DATA" --inception-weights "$INCEPTION" "${@:2}"; echo "score exit $?"; }
-score "$SCORE_TRAIN_S" --split train --points 1 --out "$RUNS/results/train-split.json" --runs $(for n in $NAMES; do echo "$RUNS/$n"; done) \
+score() { timeout "$1" python3 experiments/no_monai.py scripts/curves.py --data "$DATA" --inception-weights "$INCEPTION" --precision fp32 \
+  --final-seeds "" "${@:2}"; echo "score exit $?"; }
+score "$SCORE_TRAIN_S" --split train --max-points 1 --out "$RUNS/results/train-split.json" --runs $(for n in $NAMES; do echo "$RUNS/$n"; done) \
   > "$RUNS/results/train-split.log" 2>&1
 cat "$RUNS/results/train-split.log"
 picks=$(python3 - "$RUNS/results/train-split.json" <<'EOF'
@@ -61,12 +64,12 @@ try:
 except Exception:
     runs = {}
 for disc in ("patchgan", "vanilla"):  # lowest train-split FID of each discriminator; unscored: the shipped L1 weight
-    scored = {name: r[-1]["fid"] for name, r in runs.items() if name.startswith(disc + "-")}
+    scored = {name: r["points"][-1]["fid"] for name, r in runs.items() if name.startswith(disc + "-") and r["points"]}
     print(min(scored, key=scored.get) if scored else f"{disc}-l1x100")
 EOF
 )
 echo "brought back: $picks"; echo "$picks" > "$RUNS/results/picked.txt"
-score "$SCORE_TEST_S" --split test --points 4 --out "$RUNS/results/test-split.json" --runs $(for n in $picks; do echo "$RUNS/$n"; done) \
+score "$SCORE_TEST_S" --split test --max-points 4 --out "$RUNS/results/test-split.json" --runs $(for n in $picks; do echo "$RUNS/$n"; done) \
   > "$RUNS/results/test-split.log" 2>&1
 cat "$RUNS/results/test-split.log"
 for n in $picks; do  # stage 2
@@ -83,7 +86,7 @@ for n in $conts; do
   python3 -c "import sys; from safetensors.torch import load_file, save_file; save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(sys.argv[1]).items()}, sys.argv[2])" \
     "$RUNS/$n/discriminator.safetensors" "$OUT/$n.discriminator-fp16.safetensors"
 done
-score "$SCORE_TRAIN_S" --split train --points 1 --out "$RUNS/results/cont-train-split.json" --runs $(for n in $conts; do echo "$RUNS/$n"; done) \
+score "$SCORE_TRAIN_S" --split train --max-points 1 --out "$RUNS/results/cont-train-split.json" --runs $(for n in $conts; do echo "$RUNS/$n"; done) \
   > "$RUNS/results/cont-train-split.log" 2>&1
 cat "$RUNS/results/cont-train-split.log"
 for f in "$RUNS"/*.log; do tail -c 3000 "$f" > "${f%.log}.logtail"; done  # the full logs hold tqdm's bar: megabytes

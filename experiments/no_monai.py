@@ -1,4 +1,7 @@
-"""Runs a script with MONAI stubbed out: the lent GPU's image lacks it, and scoring never calls it."""
+"""Runs a script with MONAI stubbed out: the lent GPU's image lacked it, and scoring never calls it.
+
+    python experiments/no_monai.py scripts/curves.py --runs ... --out scores.json
+"""
 import importlib.abc, importlib.machinery, runpy, sys
 from unittest import mock
 

