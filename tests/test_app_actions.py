@@ -487,13 +487,13 @@ def test_compare_view(consep_root, ckpt_dir, tmp_path):
     with pytest.raises(UserError, match="at most 8 seeds"):
         app.compare.view("test", stem, None, "0-9", False)
     no_ckpt = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),), data=str(consep_root)))
-    items, status = no_ckpt.compare_view("test", stem, None, "0", False)
+    items, status = no_ckpt.compare.view("test", stem, None, "0", False)
     assert len(items) == 2 and "No checkpoint found" in status
     # Without --data: the bundled 48-pair CoNSeP test sample, and how to browse one's own.
     bundled = PathGANApp(AppSettings(checkpoint_search=(str(ckpt_dir),), output_dir=tmp_path / "exports"))
-    items, status = bundled.compare_view_if_ready(None, None, None, "0", False)
-    assert len(items) == 3 and "(1/48)" in status and bundled.paired_data() == BUNDLED_PAIRS
-    assert "48 pairs of the bundled CoNSeP test-split sample" in bundled.compare_status() and "`images/<split>/`" in bundled.compare_status()
+    items, status = bundled.compare.view_if_ready(None, None, None, "0", False)
+    assert len(items) == 3 and "(1/48)" in status and bundled.compare.paired_data() == BUNDLED_PAIRS
+    assert "48 pairs of the bundled CoNSeP test-split sample" in bundled.compare.status() and "`images/<split>/`" in bundled.compare.status()
 
 
 # -- model tab -------------------------------------------------------------------------------------
