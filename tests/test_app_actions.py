@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_generator, random_mask
+from helpers import make_tiny_generator, random_mask
 from pathgan.app.actions import (
     MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, AppSettings, PathGANApp, UserError, default_concurrency, parse_args,
 )

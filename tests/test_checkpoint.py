@@ -8,7 +8,7 @@ from safetensors.torch import save_file
 from pathgan.checkpoint import CheckpointError, config_path, load_generator, read_config, save_generator
 from pathgan.schemes import CONSEP, ClassScheme
 from pathgan.synthesis import Synthesizer
-from conftest import make_tiny_generator, random_mask
+from helpers import make_tiny_generator, random_mask
 
 
 def test_round_trip_gives_the_same_images(tmp_path):

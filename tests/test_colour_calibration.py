@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import random_mask
+from helpers import random_mask
 from pathgan.calibrate import CalibrationConfig, calibrate_checkpoint
 from pathgan.checkpoint import config_path, read_config
 from pathgan.cli import main

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import edit_embedded_config, random_mask
+from helpers import edit_embedded_config, random_mask
 from pathgan.calibrate import CalibrationConfig, calibrate_checkpoint
 from pathgan.checkpoint import CheckpointError, config_path, load_generator, read_config, save_generator
 from pathgan.cli import main

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 from pathgan.app.actions import AppSettings, PathGANApp, UserError, parse_args
 from pathgan.app.finetune_jobs import JobManager, Limits, extract_zip, remaining_seconds, validate, zip_dataset
 from pathgan.app.finetune_tab import FinetuneTab, legend_layout

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 from pathgan.app.actions import AppSettings, PathGANApp, UserError
 from pathgan.app.reading_test import ReadingTests
 from pathgan.checkpoint import save_generator

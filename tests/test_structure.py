@@ -160,7 +160,7 @@ def test_git_commit_is_unknown_without_history(tmp_path, monkeypatch):
 def test_default_checkpoint_search_finds_what_the_trainer_writes(tmp_path):
     from pathgan.app.checkpoints_index import DEFAULT_SEARCH, find_checkpoints
     from pathgan.checkpoint import save_generator
-    from conftest import make_tiny_generator
+    from helpers import make_tiny_generator
 
     save_generator(tmp_path / "runs" / "mine" / "generator.safetensors", make_tiny_generator(), CONSEP)
     found = find_checkpoints(DEFAULT_SEARCH, tmp_path)
