@@ -23,6 +23,7 @@ from pathgan.app.actions import (  # noqa: E402
 from pathgan.app.finetune_jobs import SCHEME_CHOICES, JobManager, Limits  # noqa: E402
 from pathgan.app.finetune_tab import FinetuneTab  # noqa: E402
 from pathgan.app.reading_test import ReadingTests  # noqa: E402
+from pathgan.errors import PathGANError  # noqa: E402
 from pathgan.finetune import DISCRIMINATOR_CHOICES, FinetuneConfig  # noqa: E402
 from pathgan.masks import ids_to_palette  # noqa: E402
 from pathgan.reading.design import ANSWERS, MODES  # noqa: E402
@@ -49,7 +50,7 @@ def shown_errors(fn, outputs: int = 1):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UserError, ValueError) as e:
+        except PathGANError as e:
             gr.Warning(str(e), duration=12)
             return gr.skip() if outputs == 1 else tuple(gr.skip() for _ in range(outputs))
         except Exception as e:
@@ -63,7 +64,7 @@ def api_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UserError, ValueError) as e:
+        except PathGANError as e:
             raise gr.Error(str(e), duration=12, print_exception=False) from None
         except Exception as e:
             raise _fault(fn, e) from None

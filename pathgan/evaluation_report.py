@@ -11,13 +11,14 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .errors import PathGANError
 from .metrics.image_sets import FID_UNBIASED_N
 
 REPORT_KIND = "pathgan-evaluation"
 REPORT_VERSION = 1
 
 
-class ReportError(ValueError):
+class ReportError(PathGANError, ValueError):
     """A file that is not a readable PathGAN evaluation report."""
 
 

@@ -86,6 +86,39 @@ def test_launch_options_and_concurrency():
     assert default_concurrency("cpu") == 1
 
 
+def test_a_user_error_is_a_toast_and_a_bug_is_a_logged_fault(caplog):
+    """The app's two edges: a PathGANError is shown as it is; anything else, a ValueError included, is a bug that is
+    logged with its traceback and shown as a fault, never as a user's mistake."""
+    import logging
+
+    import gradio as gr
+
+    import app as app_module
+
+    def user_error(x):
+        raise CheckpointError(f"{x}.safetensors: no such checkpoint file")
+
+    def broken_numpy(x):
+        return np.zeros(2) + np.zeros(3)  # ValueError: operands could not be broadcast
+
+    def broken_index(x):
+        return [][x]
+
+    caplog.set_level(logging.INFO, logger="pathgan.app")
+    with pytest.warns(UserWarning, match="gone.safetensors: no such checkpoint file"):  # gr.Warning outside a request
+        assert app_module.shown_errors(user_error, 2)("gone") == (gr.skip(), gr.skip())
+    with pytest.raises(gr.Error, match="no such checkpoint file") as shown:
+        app_module.api_errors(user_error)("gone")
+    assert "Something went wrong" not in str(shown.value) and not caplog.records  # a user error is not logged as a fault
+    for fn, kind in ((broken_numpy, ValueError), (broken_index, IndexError)):
+        for edge in (app_module.shown_errors(fn, 2), app_module.api_errors(fn)):
+            caplog.clear()
+            with pytest.raises(gr.Error, match=rf"Something went wrong \({kind.__name__}: .*The app is still running"):
+                edge(1)
+            [record] = caplog.records
+            assert record.levelname == "ERROR" and fn.__name__ in record.getMessage() and record.exc_info[0] is kind
+
+
 # -- checkpoints -----------------------------------------------------------------------------------
 
 def test_find_and_label_checkpoints(ckpt_dir, tmp_path):
@@ -382,6 +415,29 @@ def test_the_canvas_follows_the_checkpoints_scheme(tmp_path):
     assert len(tiles) == 1 and info["classes"] == ["background", "nucleus"]
     with pytest.raises(UserError, match="looks like a binary mask"):
         app.api_synthesize(str(binary_file), 0, 1, "consep")
+
+
+def test_the_canvas_scheme_falls_back_to_consep_only_without_a_checkpoint(tmp_path):
+    d = tmp_path / "c"
+    save_tiny(d / "nuclei.safetensors", scheme=BINARY)
+    save_tiny(d / "consep.safetensors")
+    report_path(d / "nuclei.safetensors").write_text(json.dumps({"fid": 10.0}))  # the best evaluated: the default
+    app = PathGANApp(AppSettings(checkpoint_search=(str(d),), output_dir=tmp_path / "exports"))
+    assert app.scheme_for(None) == BINARY and app.scheme_for("consep") == CONSEP  # none chosen: the default checkpoint's
+    with pytest.raises(UserError, match="no checkpoint 'elsewhere' among those found"):
+        app.scheme_for("elsewhere")  # once silently CoNSeP's classes
+    (d / "broken.safetensors").write_bytes(b"garbage")
+    app.rescan()
+    with pytest.raises(UserError, match="too short|not a safetensors"):
+        app.scheme_for("broken")
+    (d / "nuclei.safetensors").unlink()  # gone after a rescan: a canvas drawn in its classes can still be carried over
+    app.rescan()
+    assert app.scheme_for(str(d / "nuclei.safetensors")) == BINARY
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.safetensors").write_bytes(b"garbage")
+    for empty in (PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),))),
+                  PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "bad"),)))):
+        assert empty.scheme_for(empty.default_checkpoint()) == CONSEP  # nothing to choose: the canvas draws CoNSeP's classes
 
 
 def test_contour_overlay_and_pair_zip(tmp_path):

@@ -1,7 +1,8 @@
 """Everything the Gradio app does, as plain functions on plain values; app.py only wires them to widgets.
 
-Errors meant for the user are `UserError`s (the app shows them with gr.Error); library errors
-(MaskError, CheckpointError, ...) are turned into UserError here with their message intact.
+Errors meant for the user are `UserError`s, a `PathGANError` like the library's own (MaskError, CheckpointError, ...),
+which are turned into UserError here with their message intact; app.py shows any PathGANError to the user and
+logs anything else as a fault.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..checkpoint import CheckpointError
 from ..devices import PRECISION_HELP, PRECISIONS
+from ..errors import ConfigError, PathGANError
 from ..layouts import random_layout
 from ..masks import MaskError, ids_to_palette, mask_from_array, read_mask, remap_ids
 from ..paths import ASSETS_DIR, BUNDLED_PAIRS, FINETUNE_DIR, PROJECT_ROOT
@@ -42,7 +44,7 @@ MAX_VARIATIONS = 8
 EXPORT_MAX_AGE_S = 3600
 
 
-class UserError(ValueError):
+class UserError(PathGANError, ValueError):
     """Bad input or a missing resource; the message is shown to the user as is."""
 
 
@@ -122,7 +124,7 @@ def default_concurrency(device: str = "auto") -> int:
 
     try:
         return 2 if best_device(device).type == "cuda" else 1
-    except ValueError:
+    except ConfigError:
         return 1
 
 
@@ -166,11 +168,13 @@ class PathGANApp:
         self._lock = threading.Lock()
         self._folders: dict[str, PairedFolder] = {}
         self.entries: list[CheckpointEntry] = []
+        self._seen_schemes: dict[str, ClassScheme] = {}  # path -> classes of every checkpoint listed so far
         self.rescan()
 
     # -- checkpoints -----------------------------------------------------------------------------
     def rescan(self) -> list[CheckpointEntry]:
         self.entries = find_checkpoints(self.settings.checkpoint_search)
+        self._seen_schemes.update({str(e.path): e.config.scheme for e in self.entries if e.config is not None})
         return self.entries
 
     def checkpoint_choices(self) -> list[tuple[str, str]]:
@@ -212,13 +216,18 @@ class PathGANApp:
     def scheme_for(self, choice: str | None) -> ClassScheme:
         """The class scheme of the chosen checkpoint: its classes are the canvas's brushes, legend and palette.
 
-        Without a usable checkpoint nothing can be generated; the canvas then draws CoNSeP's classes.
+        With no usable checkpoint to choose, nothing can be generated and the canvas draws CoNSeP's classes. A checkpoint
+        listed before a rescan dropped it keeps the classes it had, since a canvas may still be drawn in them. Any other
+        choice that is not a usable checkpoint is a UserError saying why.
         """
-        try:
-            entry = resolve_checkpoint(self.entries, choice, self.settings.checkpoint_search)
-            return ClassScheme.from_dict(entry.config["scheme"])
-        except (CheckpointError, KeyError, TypeError, ValueError):
+        if not any(e.error is None for e in self.entries):
             return CONSEP
+        try:
+            return self.entry(choice).config.scheme
+        except UserError:
+            if choice in self._seen_schemes:
+                return self._seen_schemes[choice]
+            raise
 
     def blank_canvas(self, size: int = 256) -> dict:
         size = self.check_canvas_size(size)
@@ -385,7 +394,7 @@ class PathGANApp:
     def seed_list(seed, variations) -> list[int]:
         try:
             return consecutive_seeds(seed, variations, MAX_VARIATIONS)
-        except ValueError as e:
+        except ConfigError as e:
             raise UserError(str(e)) from None
 
     def gallery(self, result: Synthesis, overlay: bool = False) -> list[tuple[str, str]]:
@@ -512,7 +521,7 @@ class PathGANApp:
             return items, f"{stem}: real and mask only. " + no_checkpoint_message(self.settings.checkpoint_search)
         try:
             seeds = parse_seeds(seeds_text or "0", max_count=MAX_VARIATIONS)
-        except ValueError as e:
+        except ConfigError as e:
             raise UserError(str(e)) from None
         start = time.perf_counter()
         entry, synth = self.synthesizer(checkpoint)

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, provenance_steps, read_config
+from ..checkpoint import CheckpointConfig, CheckpointError
 from ..paths import PROJECT_ROOT, eval_folder
 
 DEFAULT_SEARCH = ("checkpoints", "runs/*")  # the shipped ones, then every run folder (runs/NAME/generator.safetensors)
@@ -23,7 +23,7 @@ REPORT_SUFFIX = ".report.json"
 @dataclass(frozen=True)
 class CheckpointEntry:
     path: Path
-    config: dict | None  # None when the file cannot be read; `error` then says why
+    config: CheckpointConfig | None  # None when the file cannot be read; `error` then says why
     error: str | None = None
 
     @property
@@ -32,15 +32,15 @@ class CheckpointEntry:
 
     @property
     def provenance(self) -> dict:
-        return (self.config or {}).get("provenance") or {}
+        return self.config.provenance if self.config else {}
 
     @property
     def disc(self) -> str:
-        return str(self.provenance.get("disc") or "unknown discriminator")
+        return (self.config.disc if self.config else None) or "unknown discriminator"
 
     @property
     def steps(self) -> int | None:
-        return provenance_steps(self.provenance)
+        return self.config.steps if self.config else None
 
     @property
     def label(self) -> str:
@@ -104,8 +104,8 @@ def find_checkpoints(search=DEFAULT_SEARCH, base: str | Path = PROJECT_ROOT) -> 
     for folder in search_folders(search, base):
         for path in sorted(p for p in folder.glob("*.safetensors") if "discriminator" not in p.name):  # a run's critic is no generator
             try:
-                entries.append(CheckpointEntry(path, read_config(path)))
-            except (CheckpointError, OSError, ValueError) as e:
+                entries.append(CheckpointEntry(path, CheckpointConfig.read(path)))
+            except (CheckpointError, OSError) as e:
                 entries.append(CheckpointEntry(path, None, str(e)))
     return entries
 
