@@ -22,6 +22,7 @@ from pathgan.app.finetune_tab import FinetuneTab  # noqa: E402
 from pathgan.app.limits import CANVAS_SIZES, MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, MAX_VARIATIONS  # noqa: E402
 from pathgan.app.mask_canvas import TEMPLATE, page_css, page_script  # noqa: E402
 from pathgan.app.reading_tab import ReadingTests, owner_link, page_address, reader_link, resume_link, session_from_link  # noqa: E402
+from pathgan.errors import PathGANError  # noqa: E402
 from pathgan.finetune import DISCRIMINATOR_CHOICES, FinetuneConfig  # noqa: E402
 from pathgan.masks import ids_to_palette  # noqa: E402
 from pathgan.reading.design import ANSWERS, MODES  # noqa: E402
@@ -50,7 +51,7 @@ def guarded(fn, on_user_error, on_fault):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UserError, ValueError) as e:
+        except PathGANError as e:
             return on_user_error(e)
         except Exception as e:
             return on_fault(_fault_text(fn, e))

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .checkpoint import load_generator
+from .checkpoint import CheckpointConfig, load_generator
 from .devices import bf16_units
+from .errors import ConfigError
 from .layouts import random_layout
 from .models import DISCRIMINATORS, DiscriminatorConfig, GeneratorConfig, build_generator
 from .schemes import CONSEP
@@ -91,7 +92,7 @@ class SynthRow:
         return self.flops / (self.b8_ms_per_tile / 1000) / self.rate
 
 
-def bench_synth_network(generator: torch.nn.Module, config: dict | None, device: torch.device, repeats: int,
+def bench_synth_network(generator: torch.nn.Module, config: CheckpointConfig | None, device: torch.device, repeats: int,
                         rates: dict[str, float], large: int = 1024) -> tuple[list[SynthRow], float]:
     """One network: a plain eager fp32 forward, the fp32 path and the fast path, at batch 1 and 8, and a large mask.
     Returns the rows and the large mask's time one tile at a time in fp32 (the path before batching)."""
@@ -111,13 +112,14 @@ def bench_synth_network(generator: torch.nn.Module, config: dict | None, device:
     rows = [SynthRow("plain eager fp32 forward", "", *_b1(b1), 1000 * min(b8) / SYNTH_BATCH, flops, rates["fp32"])]
 
     big = random_layout(large, 1, CONSEP)
+    post = (config.post_processing, config.class_map) if config else ()
     for label, precision in (("fp32 path", "fp32"), ("fast path", "auto")):
-        synth = Synthesizer(generator, CONSEP, device, config, precision)
+        synth = Synthesizer(generator, CONSEP, device, *post, precision=precision)
         b1 = _times(lambda: synth.generate(ids, [int(rng.integers(1 << 30))]), repeats, device)
         b8 = _times(lambda: synth.generate(ids, list(range(SYNTH_BATCH))), max(2, repeats // 4), device)
         t_big = min(_times(lambda: synth.generate(big, [0]), 1, device))
         rows.append(SynthRow(label, synth.describe(), *_b1(b1), 1000 * min(b8) / SYNTH_BATCH, flops, rates[synth.precision], t_big))
-    one_by_one = Synthesizer(generator, CONSEP, device, config, "fp32", batch_size=1)
+    one_by_one = Synthesizer(generator, CONSEP, device, *post, precision="fp32", batch_size=1)
     return rows, min(_times(lambda: one_by_one.generate(big, [0]), 1, device))
 
 
@@ -126,14 +128,14 @@ def _b1(times: list[float]) -> tuple[float, float]:
     return float(np.median(ms)), float(np.percentile(ms, 90))
 
 
-def synth_networks(checkpoints: list[str], paper: bool, device: torch.device) -> list[tuple[str, torch.nn.Module, dict | None]]:
+def synth_networks(checkpoints: list[str], paper: bool, device: torch.device) -> list[tuple[str, torch.nn.Module, CheckpointConfig | None]]:
     """The shipped (or named) checkpoints, and the paper's full-size generator (Table 1: ngf 64, no deep noise) with
     fresh weights, whose speed does not depend on training."""
     nets = []
     for path in checkpoints:
-        generator, scheme, config = load_generator(path, device=device)
-        if scheme.num_classes != CONSEP.num_classes:
-            raise ValueError(f"{path}: bench synth draws CoNSeP layouts; this checkpoint has {scheme.num_classes} classes")
+        generator, config = load_generator(path, device=device)
+        if config.scheme.num_classes != CONSEP.num_classes:
+            raise ConfigError(f"{path}: bench synth draws CoNSeP layouts; this checkpoint has {config.scheme.num_classes} classes")
         nets.append((Path(path).stem, generator, config))
     if paper:
         torch.manual_seed(0)
@@ -159,7 +161,7 @@ def bench_train(disc: str, batch: int, ngf: int, ndf: int, steps: int, device: t
     from .training.trainer import Trainer
 
     if disc not in DISCRIMINATORS:
-        raise ValueError(f"unknown discriminator {disc!r}; choose from {', '.join(sorted(DISCRIMINATORS))}")
+        raise ConfigError(f"unknown discriminator {disc!r}; choose from {', '.join(sorted(DISCRIMINATORS))}")
     with tempfile.TemporaryDirectory(prefix="pathgan-bench-") as tmp:
         data = write_synthetic_dataset(Path(tmp) / "data", pairs=batch, splits=("train",))
         cfg = TrainConfig(data=str(data), out=str(Path(tmp) / "run"), batch_size=batch, device=str(device), diversity_weight=diversity_weight,

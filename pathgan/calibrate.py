@@ -15,7 +15,8 @@ from pathlib import Path
 from .checkpoint import config_path, load_generator, save_generator
 from .colour_calibration import ColourCalibration, calibrated_path, fit_colour_calibration
 from .compression_matching import CompressionMatch, read_compression
-from .dataset import checkpoint_data_scheme, scan_dataset
+from .dataset import DatasetError, checkpoint_data_scheme, scan_dataset
+from .errors import ConfigError
 from .evaluation import MetricsConfig
 from .images import read_rgb
 from .masks import read_mask
@@ -55,21 +56,21 @@ class CalibrationResult:
 def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | None = None) -> CalibrationResult:
     config = config or CalibrationConfig()
     if config.colour not in COLOUR_CHOICES:
-        raise ValueError(f"colour must be one of {', '.join(COLOUR_CHOICES)}, got {config.colour!r}")
+        raise ConfigError(f"colour must be one of {', '.join(COLOUR_CHOICES)}, got {config.colour!r}")
     checkpoint = Path(checkpoint)
     out = Path(config.out) if config.out else calibrated_path(checkpoint)
     if out.resolve() == checkpoint.resolve() or config_path(out).resolve() == config_path(checkpoint).resolve():
-        raise ValueError(f"--out {out} would overwrite the checkpoint being calibrated; choose another file name")
-    generator, scheme, ck_config = load_generator(checkpoint)
-    ck_config = PostProcessing.network_config(ck_config)  # fitted on the raw network's tiles
-    synth = Synthesizer(generator, scheme, config.device, ck_config)
+        raise ConfigError(f"--out {out} would overwrite the checkpoint being calibrated; choose another file name")
+    generator, ck_config = load_generator(checkpoint)
+    scheme = ck_config.scheme
+    synth = Synthesizer(generator, scheme, config.device, class_map=ck_config.class_map)  # fitted on the raw network's tiles
     root = dataset_folder(config.data)
     synth.read_as(checkpoint_data_scheme(root, scheme, config.split, config.scheme, config.class_map), config.class_map)
     scheme = synth.scheme
     scan = scan_dataset(root, config.split, scheme)
     scan.raise_if_problems()
     if not scan.pairs:
-        raise ValueError(f"{root}: split '{config.split}' has no mask/image pairs to fit a calibration on")
+        raise DatasetError(f"{root}: split '{config.split}' has no mask/image pairs to fit a calibration on")
     seeds = parse_seeds(config.seeds)
     masks = [read_mask(p.mask_path, scheme) for p in scan.pairs]  # every mask checked before any work
     real_paths = [p.image_path for p in scan.pairs]
@@ -83,7 +84,7 @@ def calibrate_checkpoint(checkpoint: str | Path, config: CalibrationConfig | Non
             selection = _score_colour_map(synthetic, real_paths, colour, compression, config)
             colour = colour if selection["kept"] else None
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_generator(out, generator, scheme, ck_config.get("provenance"), half=ck_config.get("dtype") == "float16",
+    save_generator(out, generator, scheme, ck_config.provenance, half=ck_config.half,
                    post_processing=PostProcessing(colour, compression, selection), class_map=synth.class_map)
     return CalibrationResult(out, colour, compression, selection)
 

@@ -1,29 +1,30 @@
 """Checkpoints: generator weights as safetensors, with a JSON config in the file and beside it.
 
-The config names the architecture and its sizes, the class scheme, and training provenance.
+The config names the architecture and its sizes, the class scheme, the post-processing, a class map where the
+network's classes differ from its masks', and training provenance. `CheckpointConfig` is that config, typed.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .models import build_generator, generator_config
+from .errors import ConfigError, PathGANError
+from .models import GeneratorConfig, build_generator, generator_config
 from .post_processing import PostProcessing
-from .schemes import ClassMap, ClassScheme, SchemeMismatch, check_same_classes
+from .schemes import ClassMap, ClassScheme, SchemeError, SchemeMismatch, check_same_classes
 
 FORMAT = "pathgan-generator"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PathGANError, ValueError):
     """A checkpoint that cannot be loaded; the message says why and what to do."""
 
 
@@ -34,15 +35,6 @@ def discriminator_beside(checkpoint: str | Path) -> Path | None:
         if path.is_file():
             return path
     return None
-
-
-def file_sha256(path: str | Path) -> str:
-    """Content hash of a checkpoint file, for provenance."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def config_path(weights: str | Path) -> Path:
@@ -66,32 +58,24 @@ def atomic_write(path: Path, write) -> None:
 
 
 def save_generator(path: str | Path, generator: torch.nn.Module, scheme: ClassScheme, provenance: dict | None = None, half: bool = False,
-                   post_processing: PostProcessing | None = None, class_map: ClassMap | None = None) -> dict:
+                   post_processing: PostProcessing | None = None, class_map: ClassMap | None = None) -> CheckpointConfig:
     """Write `path` (.safetensors) and its config `path.json`; returns the config."""
     path = Path(path)
-    config = {
-        "format": FORMAT,
-        "version": VERSION,
-        "generator": asdict(generator.cfg),
-        "scheme": scheme.to_dict(),
-        "provenance": provenance or {},
-        "dtype": "float16" if half else "float32",
-    }
-    if post_processing is not None:
-        config.update(post_processing.to_config())
-    if class_map is not None:  # the network's input classes differ from the masks' (a class-mapped fine-tune)
-        config["class_map"] = class_map.to_dict()
+    config = CheckpointConfig(generator.cfg, scheme, provenance or {}, "float16" if half else "float32",
+                              post_processing or PostProcessing(), class_map)
+    stored = config.to_dict()
     tensors = {}
     for k, v in generator.state_dict().items():
         v = v.detach().cpu().contiguous()
         tensors[k] = v.half() if half and v.is_floating_point() else v
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"pathgan": json.dumps(config)}))
-    atomic_write(config_path(path), lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"pathgan": json.dumps(stored)}))
+    atomic_write(config_path(path), lambda tmp: Path(tmp).write_text(json.dumps(stored, indent=2) + "\n"))
     return config
 
 
 def read_config(path: str | Path) -> dict:
-    """The config stored inside the safetensors file (the JSON beside it is a readable copy)."""
+    """The config stored inside the safetensors file, as the JSON it is (the file beside it is a readable copy).
+    Code that uses a checkpoint reads `CheckpointConfig.read`, which checks every entry."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -106,14 +90,20 @@ def read_config(path: str | Path) -> dict:
             header = json.loads(f.read(n))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise CheckpointError(f"{path}: not a safetensors checkpoint (unreadable header)") from None
-    meta = (header.get("__metadata__") or {}).get("pathgan")
+    meta = (header.get("__metadata__") or {}).get("pathgan") if isinstance(header, dict) else None
     if meta is None:
         raise CheckpointError(f"{path}: a safetensors file, but not a PathGAN generator checkpoint (no 'pathgan' metadata)")
-    config = json.loads(meta)
-    if config.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: format {config.get('format')!r} is not {FORMAT!r}")
-    if config.get("version", 0) > VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {config['version']} is newer than this PathGAN reads ({VERSION}); upgrade PathGAN")
+    try:
+        config = json.loads(meta)
+    except (TypeError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: its PathGAN config is not readable JSON") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: format {config.get('format') if isinstance(config, dict) else None!r} is not {FORMAT!r}")
+    version = config.get("version", 0)
+    if not isinstance(version, int):
+        raise CheckpointError(f"{path}: checkpoint version {version!r} is not a number")
+    if version > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {version} is newer than this PathGAN reads ({VERSION}); upgrade PathGAN")
     return config
 
 
@@ -123,41 +113,95 @@ def provenance_steps(provenance: dict) -> int | None:
     return int(steps) if isinstance(steps, (int, float)) and not isinstance(steps, bool) else None
 
 
-def read_post_processing(path: str | Path, config: dict) -> PostProcessing:
-    """What a checkpoint's config asks for after the network; a bad entry is a CheckpointError naming the file."""
-    try:
-        return PostProcessing.from_config(config, str(path))
-    except ValueError as e:
-        raise CheckpointError(str(e)) from None
+@dataclass(frozen=True)
+class CheckpointConfig:
+    """A checkpoint's config, read once and checked entry by entry: the network, the classes of its masks, what
+    follows the network, and provenance. The file keeps it as JSON (see `to_dict`), old checkpoints included."""
+    generator: GeneratorConfig
+    scheme: ClassScheme  # the classes of the masks it takes
+    provenance: dict = field(default_factory=dict)  # training record: free-form, shown as it is
+    dtype: str = "float32"  # of the stored weights: float32, or float16 (--half-weights)
+    post_processing: PostProcessing = PostProcessing()
+    class_map: ClassMap | None = None  # mask classes -> the network's input classes, when they differ (a class-mapped fine-tune)
+
+    @property
+    def half(self) -> bool:
+        return self.dtype == "float16"
+
+    @property
+    def steps(self) -> int | None:
+        return provenance_steps(self.provenance)
+
+    @property
+    def disc(self) -> str | None:
+        """The discriminator it was trained against, where recorded."""
+        disc = self.provenance.get("disc")
+        return str(disc) if disc else None
+
+    @property
+    def train_config(self) -> dict:
+        """The trainer's config as the run recorded it ({} where it did not)."""
+        trained = self.provenance.get("train_config")
+        return trained if isinstance(trained, dict) else {}
+
+    def to_dict(self) -> dict:
+        config = {"format": FORMAT, "version": VERSION, "generator": asdict(self.generator), "scheme": self.scheme.to_dict(),
+                  "provenance": self.provenance, "dtype": self.dtype, **self.post_processing.to_config()}
+        if self.class_map is not None:
+            config["class_map"] = self.class_map.to_dict()
+        return config
+
+    @classmethod
+    def from_dict(cls, config: dict, source: str | Path = "checkpoint config") -> "CheckpointConfig":
+        """Every entry checked; a bad one is a CheckpointError naming `source` and the entry."""
+        try:
+            scheme = ClassScheme.from_dict(config.get("scheme"))
+        except SchemeError as e:
+            raise CheckpointError(f"{source}: unreadable class scheme ({e})") from None
+        try:
+            generator = generator_config(config.get("generator"))
+        except (ConfigError, TypeError) as e:
+            raise CheckpointError(f"{source}: unsupported architecture in config: {e}") from None
+        provenance = config.get("provenance") or {}
+        if not isinstance(provenance, dict):
+            raise CheckpointError(f"{source}: provenance must be a JSON object, not {type(provenance).__name__}")
+        dtype = config.get("dtype", "float32")
+        if dtype not in ("float32", "float16"):
+            raise CheckpointError(f"{source}: weights dtype {dtype!r} is neither float32 nor float16")
+        try:
+            post_processing = PostProcessing.from_config(config, str(source))
+        except ValueError as e:
+            raise CheckpointError(str(e)) from None
+        class_map = None
+        if config.get("class_map") is not None:
+            try:
+                class_map = ClassMap.from_dict(config["class_map"], scheme)
+            except (KeyError, TypeError, ValueError) as e:
+                raise CheckpointError(f"{source}: unreadable class map ({e})") from None
+        return cls(generator, scheme, provenance, dtype, post_processing, class_map)
+
+    @classmethod
+    def read(cls, path: str | Path) -> "CheckpointConfig":
+        """The config inside a checkpoint file, checked; the file's weights are not read."""
+        return cls.from_dict(read_config(path), path)
 
 
-def read_class_map(path: str | Path, config: dict, scheme: ClassScheme) -> ClassMap | None:
-    """The map from the checkpoint's mask classes to its network's input classes, None when they are the same."""
-    if config.get("class_map") is None:
-        return None
-    try:
-        return ClassMap.from_dict(config["class_map"], scheme)
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: unreadable class map ({e})") from None
-
-
-def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, device: str | torch.device = "cpu"):
-    """Load -> (generator in eval mode, scheme, config). Errors say what is wrong with the file."""
+def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None,
+                   device: str | torch.device = "cpu") -> tuple[torch.nn.Module, CheckpointConfig]:
+    """Load -> (generator in eval mode, its config). Errors say what is wrong with the file; a bad config entry fails
+    here, at load, not at the first tile."""
     path = Path(path)
-    config = read_config(path)
-    scheme = ClassScheme.from_dict(config["scheme"])
+    config = CheckpointConfig.read(path)
     if expect_scheme is not None:
         try:
-            check_same_classes(scheme, expect_scheme, str(path), "the data")
+            check_same_classes(config.scheme, expect_scheme, str(path), "the data")
         except SchemeMismatch as e:
             raise CheckpointError(str(e)) from None
+    cfg = config.generator
     try:
-        cfg = generator_config(config["generator"])
         generator = build_generator(cfg)
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError) as e:  # an architecture this PathGAN does not have, or sizes it cannot build
         raise CheckpointError(f"{path}: unsupported architecture in config: {e}") from None
-    read_post_processing(path, config)  # bad entries fail here, at load, not at the first tile
-    read_class_map(path, config, scheme)
     try:
         tensors = load_file(str(path))
     except SafetensorError as e:
@@ -177,4 +221,4 @@ def load_generator(path: str | Path, expect_scheme: ClassScheme | None = None, d
         raise CheckpointError(f"{path}: weights do not fit the {cfg.arch} generator its config describes ({detail})")
     generator.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     generator.to(device).eval()
-    return generator, scheme, config
+    return generator, config

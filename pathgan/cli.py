@@ -5,6 +5,8 @@ import argparse
 import importlib
 import sys
 
+from .errors import PathGANError
+
 COMMANDS = {
     "generate": "synthetic tiles for masks and seeds",
     "train": "train a generator against a PatchGAN or vanilla discriminator",
@@ -37,6 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except ValueError as e:  # our input errors are ValueErrors with messages meant for the user
+    except PathGANError as e:  # a user error: its message says what to do; anything else is a bug and keeps its traceback
         print(f"error: {e}", file=sys.stderr)
         return 2

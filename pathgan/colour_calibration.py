@@ -14,8 +14,14 @@ from typing import Iterable
 
 import numpy as np
 
+from .errors import PathGANError
+
 KIND = "per-channel affine"
 MAX_SCALE = 10.0  # anything steeper is a broken fit or a hand-edited config, not a colour correction
+
+
+class CalibrationError(PathGANError, ValueError):
+    """A generator whose tiles a colour map cannot calibrate; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,8 @@ def fit_colour_calibration(synthetic: Iterable[np.ndarray], real: Iterable[np.nd
         raise ValueError("calibration needs at least one synthetic and one real image")
     (ms, ss), (mr, sr) = s.mean_std(), r.mean_std()
     if (ss < 1.0).any():
-        raise ValueError(f"the generator's tiles are nearly flat (per-channel spread {np.round(ss, 2).tolist()}); "
-                         "a colour calibration cannot fix that, train the generator further")
+        raise CalibrationError(f"the generator's tiles are nearly flat (per-channel spread {np.round(ss, 2).tolist()}); "
+                               "a colour calibration cannot fix that, train the generator further")
     scale = sr / ss
     offset = mr - scale * ms
     return ColourCalibration(tuple(float(x) for x in scale), tuple(float(x) for x in offset), dict(fitted_on or {}))

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import read_config
+from .checkpoint import CheckpointConfig
 from .dataset import checkpoint_data_scheme, scan_dataset
 from .devices import PRECISION_HELP, PRECISIONS
+from .errors import ConfigError
 from .evaluation import MetricsConfig
 from .masks import read_mask
 from .metrics import FeatureSet, InceptionFeatures, fid_from_stats, image_set_features, kid, mean_pairwise_pixel_l1
 from .models import use_running_stats
 from .paths import dataset_folder
-from .schemes import ClassScheme, check_same_classes
+from .schemes import check_same_classes
 from .seeds import parse_seeds
 from .synthesis import Synthesizer
 
@@ -79,8 +80,8 @@ def metric_curves(runs: list[str | Path], config: CurvesConfig | None = None, me
     found = {run: snapshots(run) for run in map(Path, runs)}
     first = next((snaps[0][1] for snaps in found.values() if snaps), None)
     if first is None:
-        raise ValueError("none of the runs holds generator-stepNNNNNN.safetensors snapshots; train with --keep-snapshots")
-    scheme = ClassScheme.from_dict(read_config(first)["scheme"])  # the masks are read in the networks' scheme
+        raise ConfigError("none of the runs holds generator-stepNNNNNN.safetensors snapshots; train with --keep-snapshots")
+    scheme = CheckpointConfig.read(first).scheme  # the masks are read in the networks' scheme
     masks, real = split_reference(config.data, config.split, scheme, extractor, metrics)
     point_seeds = parse_seeds(config.point_seeds, unique=True)
     final_seeds = parse_seeds(config.final_seeds, unique=True) if config.final_seeds.strip() else None

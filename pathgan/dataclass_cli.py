@@ -6,6 +6,8 @@ import dataclasses
 import shlex
 import typing
 
+from .errors import ConfigError
+
 
 def _dest(f: dataclasses.Field, prefix: str) -> str:
     return (prefix + f.metadata.get("flag", f.name)).replace("-", "_")
@@ -36,11 +38,11 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, exclude: tuple
 def dataclass_from_dict(cls, d: dict):
     """A config dataclass from a dict (a JSON file), refusing keys it does not know rather than dropping them."""
     if not isinstance(d, dict):
-        raise ValueError(f"a {cls.__name__} must be a JSON object, got {type(d).__name__}")
+        raise ConfigError(f"a {cls.__name__} must be a JSON object, got {type(d).__name__}")
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(d) - known
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; known: {sorted(known)}")
+        raise ConfigError(f"unknown {cls.__name__} fields {sorted(unknown)}; known: {sorted(known)}")
     return cls(**d)
 
 

@@ -5,7 +5,6 @@ serves seeded, mask-exact augmentations of the pairs.
 """
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import ConfigError, PathGANError
+from .hashing import files_sha256
 from .images import IMAGE_SUFFIXES, read_rgb
 from .masks import MASK_SUFFIXES, MaskError, read_mask
 from .schemes import (
@@ -24,7 +25,7 @@ from .tensors import image_to_tensor, mask_to_onehot
 from .tiling import TILE
 
 
-class DatasetError(ValueError):
+class DatasetError(PathGANError, ValueError):
     """A dataset with problems; the message lists all of them."""
 
 
@@ -52,18 +53,17 @@ class DatasetScan:
 
 
 def dataset_fingerprint(scan: DatasetScan) -> dict:
-    """Name and content hash of a split's pairs: what a checkpoint's provenance records of its training data."""
-    h = hashlib.sha256()
-    for pair in scan.pairs:
-        for f in (pair.image_path, pair.mask_path):
-            h.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
-    return {"name": scan.root.resolve().name, "split": scan.split, "pairs": len(scan.pairs), "sha256": h.hexdigest()}
+    """Name and content hash of a split's pairs: what a checkpoint's provenance records of its training data, and
+    what the mask-fidelity segmenter's cache is keyed by. It names the data (folder, split, pair count) for a reader;
+    the feature cache's `content_key` hashes the same way but any image list, with how the features were made."""
+    files = [f for pair in scan.pairs for f in (pair.image_path, pair.mask_path)]
+    return {"name": scan.root.resolve().name, "split": scan.split, "pairs": len(scan.pairs), "sha256": files_sha256(files)}
 
 
 def held_out(pairs: list[Pair], every: int) -> tuple[list[Pair], list[Pair]]:
     """(pairs to train on, pairs held out): every `every`-th pair in name order, from the first, is held out; 0 holds none."""
     if every < 0 or every == 1:
-        raise ValueError(f"hold out every Nth pair needs N of 2 or more (0: none), not {every}")
+        raise ConfigError(f"hold out every Nth pair needs N of 2 or more (0: none), not {every}")
     if not every:
         return list(pairs), []
     return [p for i, p in enumerate(pairs) if i % every], pairs[::every]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from .errors import ConfigError
+
 PRECISIONS = ("auto", "fp32", "bf16")
 PRECISION_HELP = "auto: bf16 autocast where the hardware has bf16 units, else fp32 (default); fp32: the exact path; bf16"
 # CPU flags that decide the fast path, printed beside every benchmark figure.
@@ -25,7 +27,7 @@ def best_device(requested: str | torch.device | None = None) -> torch.device:
     if requested and requested != "auto":
         dev = torch.device(requested)
         if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu")
+            raise ConfigError("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu")
         return dev
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -77,7 +79,7 @@ def bf16_units(device: torch.device) -> str | None:
 def resolve_precision(precision: str, device: torch.device) -> str:
     """"fp32" or "bf16": "auto" is bf16 where `bf16_units` finds the hardware for it."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":
         return "bf16" if bf16_units(device) else "fp32"
     return precision

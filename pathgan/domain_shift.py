@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .errors import ConfigError
 from .images import list_images, read_rgb
 from .masks import read_mask
 from .schemes import BINARY, CONSEP, SCHEME_FILE
@@ -75,7 +76,7 @@ def write_binary_mosaics(src: str | Path, out: str | Path, h: float = 1.6, e: fl
     `limit` keeps the first tiles of each split (small copies for tests); `with_scheme` writes the binary scheme.json."""
     src, out = Path(src), Path(out)
     if not (MOSAIC_GRID - 1) * TILE < size <= MOSAIC_GRID * TILE:  # every patch shows in the mosaic
-        raise ValueError(f"a mosaic of {MOSAIC_GRID} x {MOSAIC_GRID} patches is {(MOSAIC_GRID - 1) * TILE + 1} to {MOSAIC_GRID * TILE} px")
+        raise ConfigError(f"a mosaic of {MOSAIC_GRID} x {MOSAIC_GRID} patches is {(MOSAIC_GRID - 1) * TILE + 1} to {MOSAIC_GRID * TILE} px")
     for split in splits:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "masks" / split).mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
 
+from .errors import PathGANError
 from .metrics.image_sets import FID_UNBIASED_N
 
 REPORT_KIND = "pathgan-evaluation"
@@ -22,7 +23,7 @@ REPORT_VERSION = 1
 NOT_RECORDED = "not recorded (report from an older PathGAN)"
 
 
-class ReportError(ValueError):
+class ReportError(PathGANError, ValueError):
     """A file that is not a readable PathGAN evaluation report."""
 
 

@@ -6,14 +6,15 @@ come here, so they write the same checkpoint. docs/finetuning.md gives the evide
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from . import holdout
 from .calibrate import CalibrationConfig, calibrate_checkpoint
-from .checkpoint import discriminator_beside, load_generator, read_class_map, read_config, read_post_processing, save_generator
+from .checkpoint import CheckpointConfig, discriminator_beside, load_generator, save_generator
 from .dataset import dataset_scheme, held_out, scan_dataset
 from .devices import best_device
+from .errors import ConfigError
 from .evaluation import MetricsConfig
 from .holdout import BASE, Verdict
 from .images import image_size
@@ -61,31 +62,28 @@ class FinetuneConfig:
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N"})
 
 
-def train_config(checkpoint: str | Path, cfg: FinetuneConfig) -> TrainConfig:
-    """The trainer's config for a fine-tune of `checkpoint`: its discriminator architecture, width and weight format."""
+def train_config(checkpoint: str | Path, cfg: FinetuneConfig, base: CheckpointConfig | None = None) -> TrainConfig:
+    """The trainer's config for a fine-tune of `checkpoint` (whose config `base` is, when already read): every setting
+    the two configs share by name, then the checkpoint's discriminator architecture, width and weight format."""
     checkpoint = Path(checkpoint)
-    base = read_config(checkpoint)
-    trained = (base.get("provenance") or {}).get("train_config") or {}
-    disc = trained.get("discriminator") or {}
+    base = base or CheckpointConfig.read(checkpoint)
+    disc = base.train_config.get("discriminator") or {}
     init_d = ""
     if cfg.discriminator in ("auto", "beside"):
         found = discriminator_beside(checkpoint)
         if found is None and cfg.discriminator == "beside":
-            raise ValueError(f"{checkpoint}: no discriminator saved beside it ({checkpoint.stem}.discriminator.safetensors); "
-                             "use --discriminator fresh")
+            raise ConfigError(f"{checkpoint}: no discriminator saved beside it ({checkpoint.stem}.discriminator.safetensors); "
+                              "use --discriminator fresh")
         init_d = str(found) if found else ""
     elif cfg.discriminator != "fresh":
-        raise ValueError(f"--discriminator must be one of {', '.join(DISCRIMINATOR_CHOICES)}")
+        raise ConfigError(f"--discriminator must be one of {', '.join(DISCRIMINATOR_CHOICES)}")
     if not cfg.data or not cfg.out:
-        raise ValueError("--data and --out are required")
+        raise ConfigError("--data and --out are required")
+    trainer_fields = {f.name for f in fields(TrainConfig)} - {"discriminator"}  # FinetuneConfig's is a choice, not the network
+    shared = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name in trainer_fields}
     return TrainConfig(
-        data=cfg.data, out=cfg.out, split=cfg.split, sample_split=cfg.split, scheme=cfg.scheme, class_map=cfg.class_map, steps=cfg.steps,
-        batch_size=cfg.batch_size, lr=cfg.lr, d_warmup_steps=cfg.d_warmup_steps, ema_decay=cfg.ema_decay,
-        diversity_weight=cfg.diversity_weight, seed=cfg.seed, device=cfg.device, checkpoint_every=cfg.checkpoint_every,
-        sample_every=cfg.sample_every, log_every=1, half_weights=base.get("dtype") == "float16", holdout_every=cfg.holdout_every,
-        init_generator=str(checkpoint), init_discriminator=init_d,
-        discriminator=DiscriminatorConfig(arch=disc.get("arch") or (base.get("provenance") or {}).get("disc") or "patchgan",
-                                          ndf=int(disc.get("ndf") or DiscriminatorConfig.ndf)),
+        **shared, sample_split=cfg.split, log_every=1, half_weights=base.half, init_generator=str(checkpoint), init_discriminator=init_d,
+        discriminator=DiscriminatorConfig(arch=disc.get("arch") or base.disc or "patchgan", ndf=int(disc.get("ndf") or DiscriminatorConfig.ndf)),
     )
 
 
@@ -99,7 +97,7 @@ def discriminator_used(checkpoint: str | Path, choice: str = "auto") -> str:
     return "a fresh one" + ("" if choice == "fresh" else f" ({Path(checkpoint).stem} has none saved beside it)")
 
 
-def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, log=print) -> Path:
+def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, log=print, base_config: CheckpointConfig | None = None) -> Path:
     """After training: judge base and fine-tuned on the held-out pairs, keep the better, calibrate it if asked,
     and write OUT/result.safetensors with the verdict in its provenance. Every file the run made is kept."""
     out = Path(cfg.out)
@@ -123,8 +121,8 @@ def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, lo
     verdict.save(out / VERDICT_FILE)
     log(verdict.describe() if verdict.scores else verdict.notes[0])
     if verdict.kept_base:
-        base_config = read_config(checkpoint)
-        save_generator(out / BASE_FILE, base.generator, scheme, base_config.get("provenance"), half=base_config.get("dtype") == "float16",
+        base_config = base_config or CheckpointConfig.read(checkpoint)
+        save_generator(out / BASE_FILE, base.generator, scheme, base_config.provenance, half=base_config.half,
                        post_processing=base.post_processing, class_map=base.class_map)
         chosen = out / BASE_FILE
     else:
@@ -135,10 +133,10 @@ def finish(checkpoint: str | Path, cfg: TrainConfig, calibrate: bool = False, lo
         log(f"calibrated on your {cfg.split} split: colour map {'kept' if result.colour else 'not used'}, "
             f"{'JPEG matching' if result.compression else 'lossless output'}")
         chosen = result.out
-    generator, chosen_scheme, config = load_generator(chosen)
-    provenance = {**(config.get("provenance") or {}), "holdout": {**asdict(verdict), "file": chosen.name}}
-    save_generator(out / RESULT_FILE, generator, chosen_scheme, provenance, half=config.get("dtype") == "float16",
-                   post_processing=read_post_processing(chosen, config), class_map=read_class_map(chosen, config, chosen_scheme))
+    generator, config = load_generator(chosen)
+    provenance = {**config.provenance, "holdout": {**asdict(verdict), "file": chosen.name}}
+    save_generator(out / RESULT_FILE, generator, config.scheme, provenance, half=config.half, post_processing=config.post_processing,
+                   class_map=config.class_map)
     return out / RESULT_FILE
 
 
@@ -150,8 +148,7 @@ def describe_result(out: str | Path) -> str:
         verdict = Verdict(**json.loads((out / VERDICT_FILE).read_text()))
         parts.append(verdict.describe() if verdict.scores else "; ".join(verdict.notes) + ".")
     if (out / RESULT_FILE).is_file():
-        config = read_config(out / RESULT_FILE)
-        post = read_post_processing(out / RESULT_FILE, config)
+        post = CheckpointConfig.read(out / RESULT_FILE).post_processing
         selection = post.colour_selection
         colour = ("" if not selection else f" (colour map {'kept' if selection.get('kept') else 'dropped'}: FID "
                   f"{selection['with']['fid']:.1f} with it, {selection['without']['fid']:.1f} without, on your {selection.get('split')} split)")

@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .errors import PathGANError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 
-class ImageError(ValueError):
+class ImageError(PathGANError, ValueError):
     """An image that cannot be used; the message names the file."""
 
 

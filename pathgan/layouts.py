@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .errors import ConfigError
 from .schemes import CONSEP, ClassScheme
 
 # CoNSeP's mean pixel share per class id (index 0 is background, the remainder).
@@ -39,7 +40,7 @@ def random_layout_with_instances(size: int | tuple[int, int] = 256, seed: int = 
     """
     h, w = (size, size) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
     if not (16 <= h <= MAX_SIDE and 16 <= w <= MAX_SIDE):
-        raise ValueError(f"layout size must be between 16 and {MAX_SIDE} pixels a side, got {w}x{h}")
+        raise ConfigError(f"layout size must be between 16 and {MAX_SIDE} pixels a side, got {w}x{h}")
     ids, instances = _Layout(h, w, np.random.default_rng([int(seed), 0x1A_7007])).build()
     if scheme.num_classes != 4:
         lut = np.array([0] + [(t - 1) % scheme.num_classes + 1 for t in (MISC, INFLAMMATORY, EPITHELIAL, SPINDLE)], np.uint8)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .errors import PathGANError
 from .schemes import ClassScheme
 
 # A pixel farther than this (RGB Euclidean) from every class colour counts as unknown.
@@ -19,7 +20,7 @@ MAX_UNKNOWN_SHARE = 0.05
 MASK_SUFFIXES = (".png", ".tif", ".tiff")  # lossless formats only: a JPEG mask's ids would be blurred
 
 
-class MaskError(ValueError):
+class MaskError(PathGANError, ValueError):
     """A mask that cannot be used; the message names the file and what to fix."""
 
 

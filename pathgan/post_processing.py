@@ -13,8 +13,6 @@ import numpy as np
 from .colour_calibration import ColourCalibration
 from .compression_matching import CompressionMatch
 
-CONFIG_KEYS = ("calibration", "compression", "colour_selection")  # where a checkpoint's config keeps it
-
 
 @dataclass(frozen=True)
 class PostProcessing:
@@ -24,7 +22,8 @@ class PostProcessing:
 
     @classmethod
     def from_config(cls, config: dict, source: str = "checkpoint config") -> "PostProcessing":
-        """Read and check a checkpoint config's entries; a ValueError names the source and what to re-run."""
+        """Read and check a checkpoint config's entries ('calibration', 'compression', 'colour_selection'); a ValueError
+        names the source and what to re-run (CheckpointConfig turns it into a CheckpointError)."""
         try:
             colour = ColourCalibration.from_dict(config["calibration"]) if config.get("calibration") is not None else None
             compression = CompressionMatch.from_dict(config["compression"]) if config.get("compression") is not None else None
@@ -39,11 +38,6 @@ class PostProcessing:
                    "compression": self.compression.to_dict() if self.compression else None,
                    "colour_selection": self.colour_selection}
         return {k: v for k, v in entries.items() if v is not None}
-
-    @staticmethod
-    def network_config(config: dict) -> dict:
-        """A checkpoint config without post-processing: what the raw network alone produces."""
-        return {k: v for k, v in config.items() if k not in CONFIG_KEYS}
 
     def without_compression(self) -> "PostProcessing":
         return replace(self, compression=None)

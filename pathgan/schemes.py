@@ -15,16 +15,18 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import PathGANError
+
 SCHEME_FILE = "scheme.json"  # a dataset states its scheme here, at its root
 # Display colours offered for the classes of a new scheme (scheme_example), after black for background.
 EXAMPLE_COLOURS = ((255, 255, 255), (255, 0, 0), (0, 200, 0), (0, 90, 255), (255, 165, 0), (200, 0, 200), (0, 200, 200), (128, 128, 0))
 
 
-class SchemeError(ValueError):
+class SchemeError(PathGANError, ValueError):
     """A class scheme that cannot be used, or none where one is needed; the message says what to write."""
 
 
-class SchemeMismatch(ValueError):
+class SchemeMismatch(PathGANError, ValueError):
     """A network trained for one class scheme was handed masks of another."""
 
 

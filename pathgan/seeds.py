@@ -2,11 +2,13 @@
 count), and the per-seed random generators built from them. Every seed rule lives here."""
 from __future__ import annotations
 
+from .errors import ConfigError
+
 MAX_SEED = 2**31 - 1  # what every front end accepts; a browser's number box holds it exactly
 
 
 def parse_seeds(text: str | int | list[int], max_count: int | None = None, unique: bool = False) -> list[int]:
-    """'0-3,9' -> [0, 1, 2, 3, 9]; a ValueError says what is wrong with the list."""
+    """'0-3,9' -> [0, 1, 2, 3, 9]; a ConfigError says what is wrong with the list."""
     if isinstance(text, int):
         seeds = [text]
     elif isinstance(text, (list, tuple)):
@@ -14,15 +16,15 @@ def parse_seeds(text: str | int | list[int], max_count: int | None = None, uniqu
     else:
         seeds = _parse_text(str(text))
     if not seeds:
-        raise ValueError(f"empty seed list {text!r}")
+        raise ConfigError(f"empty seed list {text!r}")
     if any(s < 0 for s in seeds):
-        raise ValueError(f"seeds must be non-negative: {text!r}")
+        raise ConfigError(f"seeds must be non-negative: {text!r}")
     if any(s > MAX_SEED for s in seeds):
-        raise ValueError(f"seeds must be at most {MAX_SEED}")
+        raise ConfigError(f"seeds must be at most {MAX_SEED}")
     if max_count is not None and len(seeds) > max_count:
-        raise ValueError(f"at most {max_count} seeds at once, got {len(seeds)}")
+        raise ConfigError(f"at most {max_count} seeds at once, got {len(seeds)}")
     if unique and len(set(seeds)) != len(seeds):
-        raise ValueError(f"seed list {text!r} repeats seeds")
+        raise ConfigError(f"seed list {text!r} repeats seeds")
     return seeds
 
 
@@ -42,7 +44,7 @@ def _parse_text(text: str) -> list[int]:
             else:
                 seeds.append(int(part))
         except (TypeError, ValueError):
-            raise ValueError(f"bad seed list {text!r}: use numbers and ranges like '0-7' or '0,3,10-12'") from None
+            raise ConfigError(f"bad seed list {text!r}: use numbers and ranges like '0-7' or '0,3,10-12'") from None
     return seeds
 
 
@@ -51,11 +53,11 @@ def consecutive_seeds(first, count, max_count: int) -> list[int]:
     try:
         first, count = int(first), int(count)
     except (TypeError, ValueError):
-        raise ValueError(f"seed and variations must be whole numbers, got {first!r} and {count!r}") from None
+        raise ConfigError(f"seed and variations must be whole numbers, got {first!r} and {count!r}") from None
     if not 0 <= first <= MAX_SEED:
-        raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {first}")
+        raise ConfigError(f"seed must be between 0 and {MAX_SEED}, got {first}")
     if not 1 <= count <= max_count:
-        raise ValueError(f"variations must be between 1 and {max_count}, got {count}")
+        raise ConfigError(f"variations must be between 1 and {max_count}, got {count}")
     return [(first + i) % (MAX_SEED + 1) for i in range(count)]
 
 

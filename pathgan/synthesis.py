@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_generator, read_class_map, read_post_processing
+from .checkpoint import load_generator
 from .devices import autocast, best_device, bf16_units, fast_memory_format, resolve_precision
 from .masks import check_ids
+from .post_processing import PostProcessing
 from .schemes import ClassMap, ClassScheme, unmapped_classes
 from .seeds import torch_generator
 from .tensors import mask_to_onehot, tensor_to_images
@@ -32,8 +33,9 @@ class Synthesizer:
     `precision`: "auto" (bf16 autocast where the hardware has bf16 units, else fp32), "fp32" (the exact path) or "bf16".
     """
 
-    def __init__(self, generator: torch.nn.Module, scheme: ClassScheme, device: str | torch.device | None = None, config: dict | None = None,
-                 precision: str = "auto", batch_size: int = SYNTH_BATCH, memory_format: torch.memory_format | None = None):
+    def __init__(self, generator: torch.nn.Module, scheme: ClassScheme, device: str | torch.device | None = None,
+                 post_processing: PostProcessing | None = None, class_map: ClassMap | None = None, precision: str = "auto",
+                 batch_size: int = SYNTH_BATCH, memory_format: torch.memory_format | None = None):
         self.device = best_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.memory_format = memory_format or fast_memory_format(self.device, self.precision)
@@ -46,15 +48,14 @@ class Synthesizer:
         self.exact_sizes: dict[int, bool] = {}  # CPU: batch size -> checked bit-exact, filled as sizes are first wanted
         self._probe_alone: list[torch.Tensor] = []  # the probe's tiles computed one at a time
         self._probe_lock = threading.Lock()  # the app may synthesize from several threads
-        self.config = config or {}
-        self.post_processing = read_post_processing("checkpoint config", self.config)
-        self.class_map = read_class_map("checkpoint config", self.config, scheme)  # None: masks feed the network as they are
+        self.post_processing = post_processing or PostProcessing()
+        self.class_map = class_map  # None: masks feed the network as they are
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None, precision: str = "auto") -> "Synthesizer":
         dev = best_device(device)
-        generator, scheme, config = load_generator(path, device=dev)
-        return cls(generator, scheme, dev, config, precision)
+        generator, config = load_generator(path, device=dev)
+        return cls(generator, config.scheme, dev, config.post_processing, config.class_map, precision)
 
     def read_as(self, scheme: ClassScheme, class_map: str = "") -> "Synthesizer":
         """Take masks in `scheme`, fed to the network through `class_map` (your classes onto the checkpoint's, e.g.

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -26,7 +28,12 @@ class AppProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = Path(log_path) if log_path else None
-        full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **(env or {})}
+        # The app's study database and fine-tune folder go to a folder of its own unless a test names them, so a test
+        # never writes into the checkout's runs/ nor meets jobs left there.
+        self._scratch = tempfile.mkdtemp(prefix="pathgan-app-test-")
+        full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+                    "PATHGAN_STUDY_DB": os.path.join(self._scratch, "studies.sqlite"),
+                    "PATHGAN_FINETUNE_DIR": os.path.join(self._scratch, "finetuned"), **(env or {})}
         if "--port" not in args:
             full_env.setdefault("GRADIO_SERVER_PORT", str(self.port))
         self._log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
@@ -68,6 +75,7 @@ class AppProcess:
                 self.proc.wait(5)
         if self._log is not subprocess.DEVNULL:
             self._log.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> "AppProcess":
         return self

@@ -1,25 +1,37 @@
-"""Shared fixtures: the real CoNSeP data (never skipped when missing), tiny dummy checkpoints and synthetic datasets.
+"""Shared fixtures and hooks: the real CoNSeP data (never skipped when missing), tiny dummy checkpoints and synthetic
+datasets. Helpers that tests import live in helpers.py.
 
 Every test that uses `consep_root` is marked `data`, so `pytest -m "not data"` is the tier that runs without it.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from helpers import make_tiny_generator
 from pathgan.paths import data_root
 from pathgan.checkpoint import save_generator
-from pathgan.models import GeneratorConfig, build_generator
 from pathgan.schemes import CONSEP
 from pathgan.synthetic_data import write_synthetic_dataset
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+# A feature cache of this run's own, removed afterwards: tests never write into the checkout's .cache/ nor take what an
+# earlier run left there (subprocesses inherit it).
+CACHE = tempfile.mkdtemp(prefix="pathgan-test-cache-")
+os.environ["PATHGAN_CACHE"] = CACHE
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -37,42 +49,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.data)
 
 
-def make_tiny_generator(seed: int = 0, **overrides):
-    torch.manual_seed(seed)
-    cfg = GeneratorConfig(ngf=overrides.pop("ngf", 4), **overrides)
-    return build_generator(cfg)
-
-
 @pytest.fixture
 def tiny_checkpoint(tmp_path) -> Path:
     """A tiny random-weight generator saved as a real checkpoint."""
     path = tmp_path / "tiny.safetensors"
     save_generator(path, make_tiny_generator(), CONSEP, {"note": "tiny test model"})
     return path
-
-
-def edit_embedded_config(path: Path, edit) -> None:
-    """Change the config stored inside a checkpoint, as a hand-edit or another tool might."""
-    import json
-
-    from safetensors.torch import load_file, save_file
-
-    from pathgan.checkpoint import read_config
-
-    config = read_config(path)
-    edit(config)
-    save_file(load_file(str(path)), str(path), metadata={"pathgan": json.dumps(config)})
-
-
-def random_mask(size=(256, 256), seed=0, num_classes=4) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    ids = np.zeros(size, np.uint8)
-    for _ in range(30):
-        y, x = rng.integers(0, size[0]), rng.integers(0, size[1])
-        r = rng.integers(4, 12)
-        yy, xx = np.ogrid[: size[0], : size[1]]
-        ids[(yy - y) ** 2 + (xx - x) ** 2 < r * r] = rng.integers(1, num_classes + 1)
-    return ids
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_generator, random_mask
+from helpers import make_tiny_generator, random_mask
 from pathgan.app.actions import AppSettings, PathGANApp, UserError, default_concurrency, parse_args
 from pathgan.app.limits import MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE
 from pathgan.app.finetune_jobs import Limits
@@ -101,6 +101,39 @@ def test_the_live_previews_errors_come_back_in_the_reply(caplog):
         reply = app_module.preview_errors(crash)({})
     assert reply["error"].startswith("Something went wrong (IndexError") and "still running" in reply["error"]
     assert "Traceback" in caplog.text and "crash" in caplog.text
+
+
+def test_a_user_error_is_a_toast_and_a_bug_is_a_logged_fault(caplog):
+    """The app's two edges: a PathGANError is shown as it is; anything else, a ValueError included, is a bug that is
+    logged with its traceback and shown as a fault, never as a user's mistake."""
+    import logging
+
+    import gradio as gr
+
+    import app as app_module
+
+    def user_error(x):
+        raise CheckpointError(f"{x}.safetensors: no such checkpoint file")
+
+    def broken_numpy(x):
+        return np.zeros(2) + np.zeros(3)  # ValueError: operands could not be broadcast
+
+    def broken_index(x):
+        return [][x]
+
+    caplog.set_level(logging.INFO, logger="pathgan.app")
+    with pytest.warns(UserWarning, match="gone.safetensors: no such checkpoint file"):  # gr.Warning outside a request
+        assert app_module.shown_errors(user_error, 2)("gone") == (gr.skip(), gr.skip())
+    with pytest.raises(gr.Error, match="no such checkpoint file") as shown:
+        app_module.api_errors(user_error)("gone")
+    assert "Something went wrong" not in str(shown.value) and not caplog.records  # a user error is not logged as a fault
+    for fn, kind in ((broken_numpy, ValueError), (broken_index, IndexError)):
+        for edge in (app_module.shown_errors(fn, 2), app_module.api_errors(fn)):
+            caplog.clear()
+            with pytest.raises(gr.Error, match=rf"Something went wrong \({kind.__name__}: .*The app is still running"):
+                edge(1)
+            [record] = caplog.records
+            assert record.levelname == "ERROR" and fn.__name__ in record.getMessage() and record.exc_info[0] is kind
 
 
 # -- checkpoints -----------------------------------------------------------------------------------
@@ -428,6 +461,34 @@ def test_the_canvas_follows_the_checkpoints_scheme(tmp_path):
     assert len(tiles) == 1 and info["classes"] == ["background", "nucleus"]
     with pytest.raises(UserError, match="looks like a binary mask"):
         app.synthesis.api_synthesize(str(binary_file), 0, 1, "consep")
+
+
+def test_the_canvas_scheme_falls_back_to_consep_only_without_a_checkpoint(tmp_path):
+    d = tmp_path / "c"
+    save_tiny(d / "nuclei.safetensors", scheme=BINARY)
+    save_tiny(d / "consep.safetensors")
+    report_path(d / "nuclei.safetensors").write_text(json.dumps({"fid": 10.0}))  # the best evaluated: the default
+    app = PathGANApp(AppSettings(checkpoint_search=(str(d),), output_dir=tmp_path / "exports"))
+    assert app.catalog.scheme_for(None) == BINARY and app.catalog.scheme_for("consep") == CONSEP  # none chosen: the default's
+    with pytest.raises(UserError, match="no checkpoint 'elsewhere' among those found"):
+        app.catalog.scheme_for("elsewhere")  # once silently CoNSeP's classes
+    (d / "broken.safetensors").write_bytes(b"garbage")
+    app.catalog.rescan()
+    with pytest.raises(UserError, match="too short|not a safetensors"):
+        app.catalog.scheme_for("broken")
+    # Gone after a rescan: a canvas drawn in its classes still says what they were, and is carried over to the new choice.
+    drawn = app.synthesis.canvas_value(random_layout(256, 3) > 0, BINARY)
+    (d / "nuclei.safetensors").unlink()
+    app.catalog.rescan()
+    with pytest.raises(UserError, match="no checkpoint"):
+        app.catalog.scheme_for(str(d / "nuclei.safetensors"))
+    value, note = app.synthesis.canvas_for_scheme(drawn, app.catalog.scheme_for("consep"))
+    assert note.startswith("Canvas cleared: it was drawn in 1 class (nucleus)") and app.synthesis.read_canvas(value)[1] == CONSEP
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.safetensors").write_bytes(b"garbage")
+    for empty in (PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),))),
+                  PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "bad"),)))):
+        assert empty.catalog.scheme_for(empty.catalog.default()) == CONSEP  # nothing to choose: the canvas draws CoNSeP's classes
 
 
 def test_contour_overlay_and_pair_zip(tmp_path):

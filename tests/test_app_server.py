@@ -14,7 +14,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from conftest import make_tiny_generator, random_mask
+from helpers import make_tiny_generator, random_mask
 from app_server import AppProcess, free_port
 from pathgan.checkpoint import save_generator
 from pathgan.app.checkpoints_index import report_path
@@ -151,7 +151,8 @@ def test_app_without_checkpoints_says_so(tmp_path):
     import app as app_module
     from pathgan.app.actions import AppSettings, PathGANApp
 
-    empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),)))
+    empty = PathGANApp(AppSettings(checkpoint_search=(str(tmp_path / "none"),), output_dir=tmp_path / "exports",
+                                   study_db=str(tmp_path / "studies.sqlite"), finetune_dir=str(tmp_path / "finetuned")))
     demo = app_module.build_demo(empty)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, show_error=True)
     try:
@@ -164,10 +165,11 @@ def test_app_without_checkpoints_says_so(tmp_path):
 
 
 def test_plain_start_serves_the_shipped_checkpoints_with_their_card_and_figures(tmp_path):
-    """The README's `python app.py`: the best-evaluated shipped checkpoint, its headline numbers and figures."""
+    """The README's `python app.py` on a fresh clone: the best-evaluated shipped checkpoint, its headline numbers and figures.
+    The shipped folder is named, so checkpoints a developer has under runs/ cannot change which one that is."""
     import urllib.request
 
-    env = {"PATHGAN_DEVICE": "cpu", "PATHGAN_CHECKPOINTS": "", "PATHGAN_COMPARE_DATA": ""}
+    env = {"PATHGAN_DEVICE": "cpu", "PATHGAN_CHECKPOINTS": "checkpoints", "PATHGAN_COMPARE_DATA": ""}
     with AppProcess([], env=env, log_path=tmp_path / "app.log") as proc:
         with urllib.request.urlopen(proc.url + "config", timeout=30) as r:
             config = json.load(r)

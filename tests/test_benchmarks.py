@@ -6,7 +6,7 @@ import torch
 from pathgan.benchmarks import forward_flops
 from pathgan.cli import main
 from pathgan.devices import cpu_model
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 
 
 def test_bench_synth_prints_every_path_the_matrix_share_and_a_large_mask(tiny_checkpoint, capsys):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 from app_server import AppProcess, free_port
 from pathgan.app.finetune_jobs import zip_dataset
 from pathgan.checkpoint import save_generator

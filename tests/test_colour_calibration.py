@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from conftest import random_mask
+from helpers import random_mask
 from pathgan.calibrate import CalibrationConfig, calibrate_checkpoint
-from pathgan.checkpoint import config_path, read_config
+from pathgan.checkpoint import CheckpointConfig, config_path, read_config
 from pathgan.cli import main
 from pathgan.colour_calibration import ColourCalibration, fit_colour_calibration
 from pathgan.dataset import scan_dataset
@@ -87,7 +87,7 @@ def test_auto_keeps_the_colour_map_only_if_it_lowers_fid_on_the_fitting_split(mi
     assert read_config(result.out)["colour_selection"] == sel and ("calibration" in read_config(result.out)) == sel["kept"]
     from pathgan.app.model_card import render_model_card
     from pathgan.app.checkpoints_index import CheckpointEntry
-    card = render_model_card(CheckpointEntry(result.out, read_config(result.out)), None).text
+    card = render_model_card(CheckpointEntry(result.out, CheckpointConfig.read(result.out)), None).text
     assert f"Colour map {'kept' if sel['kept'] else 'not applied'}: on {sel['images']} train tiles it gave FID" in card
     # the scores are what the metrics give for the tiles as they would be shipped
     raw = Synthesizer.from_checkpoint(tiny_checkpoint, "cpu")
@@ -106,6 +106,6 @@ def test_model_card_shows_the_calibration(mini_dataset, tiny_checkpoint):
 
     result = calibrate_checkpoint(tiny_checkpoint, CalibrationConfig(data=str(mini_dataset), colour="on", device="cpu"))
     out, cal = result.out, result.colour
-    card = render_model_card(CheckpointEntry(out, read_config(out)), None).text
+    card = render_model_card(CheckpointEntry(out, CheckpointConfig.read(out)), None).text
     assert f"fitted on {cal.fitted_on['masks']} train masks" in card and "R ×" in card
-    assert "Colour calibration" not in render_model_card(CheckpointEntry(tiny_checkpoint, read_config(tiny_checkpoint)), None).text
+    assert "Colour calibration" not in render_model_card(CheckpointEntry(tiny_checkpoint, CheckpointConfig.read(tiny_checkpoint)), None).text

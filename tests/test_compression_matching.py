@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import edit_embedded_config, random_mask
+from helpers import edit_embedded_config, random_mask
 from pathgan.calibrate import CalibrationConfig, calibrate_checkpoint
-from pathgan.checkpoint import CheckpointError, config_path, load_generator, read_config, save_generator
+from pathgan.checkpoint import CheckpointConfig, CheckpointError, config_path, load_generator, read_config, save_generator
 from pathgan.cli import main
 from pathgan.colour_calibration import ColourCalibration
 from pathgan.compression_matching import CompressionMatch, ijg_quality, read_compression
@@ -69,7 +69,8 @@ def test_bad_entries_are_refused(bad, message):
 
 
 def test_round_trip_through_a_checkpoint(tiny_checkpoint, tmp_path):
-    generator, scheme, _ = load_generator(tiny_checkpoint)
+    generator, config = load_generator(tiny_checkpoint)
+    scheme = config.scheme
     match = CompressionMatch(((8,) * 64, (9,) * 64), 0, {"split": "train"})
     path = tmp_path / "m.safetensors"
     save_generator(path, generator, scheme, post_processing=PostProcessing(compression=match))
@@ -82,7 +83,8 @@ def test_round_trip_through_a_checkpoint(tiny_checkpoint, tmp_path):
     ("compression", {"subsampling": "4:2:0"}, "subsampling must be one of"),
 ])
 def test_a_bad_post_processing_entry_is_refused_at_load(tiny_checkpoint, tmp_path, key, change, message):
-    generator, scheme, _ = load_generator(tiny_checkpoint)
+    generator, config = load_generator(tiny_checkpoint)
+    scheme = config.scheme
     path = tmp_path / "m.safetensors"
     save_generator(path, generator, scheme, post_processing=PostProcessing(ColourCalibration((1.0, 1.0, 1.0), (0.0, 0.0, 0.0)),
                                                                            CompressionMatch(((8,) * 64,), 2)))
@@ -123,6 +125,6 @@ def test_model_card_shows_the_compression(mini_dataset, tiny_checkpoint):
     from pathgan.app.checkpoints_index import CheckpointEntry
 
     out = calibrate_checkpoint(tiny_checkpoint, CalibrationConfig(data=str(mini_dataset), colour="off", device="cpu")).out
-    card = render_model_card(CheckpointEntry(out, read_config(out)), None).text
+    card = render_model_card(CheckpointEntry(out, CheckpointConfig.read(out)), None).text
     assert "Compression matching: every tile is passed through JPEG with the IJG quality-75 tables, 4:2:0 chroma, as 6 of the 6 train tiles" in card
-    assert "Compression matching" not in render_model_card(CheckpointEntry(tiny_checkpoint, read_config(tiny_checkpoint)), None).text
+    assert "Compression matching" not in render_model_card(CheckpointEntry(tiny_checkpoint, CheckpointConfig.read(tiny_checkpoint)), None).text

@@ -5,7 +5,7 @@ from PIL import Image
 from pathgan.dataset import DatasetError, PairedDataset, augment, scan_dataset
 from pathgan.masks import ids_to_palette
 from pathgan.schemes import CONSEP
-from conftest import random_mask
+from helpers import random_mask
 
 
 def test_consep_scans_clean(consep_root):
@@ -72,7 +72,7 @@ def test_unstated_binary_masks_are_named_before_a_many_class_checkpoint_reads_th
     from pathgan.cli import main
     from pathgan.dataset import checkpoint_data_scheme, held_out
     from pathgan.schemes import BINARY, SchemeError, SchemeMismatch
-    from conftest import make_tiny_generator
+    from helpers import make_tiny_generator
 
     for i in range(3):
         _write_pair(tmp_path / "lab", f"t{i}", np.zeros((256, 256, 3), np.uint8), (random_mask(seed=i) > 0).astype(np.uint8))

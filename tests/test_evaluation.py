@@ -184,7 +184,7 @@ def test_fid_command_names_what_is_wrong_with_a_folder(consep_root, tmp_path, ca
 
 
 def test_curves_score_every_snapshot_with_verified_weights(tiny_data, tmp_path, capsys):
-    from conftest import make_tiny_generator
+    from helpers import make_tiny_generator
     from pathgan.checkpoint import save_generator
 
     run = tmp_path / "runs" / "r"

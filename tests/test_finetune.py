@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 from pathgan.app.actions import AppSettings, PathGANApp, UserError, parse_args
 from pathgan.app.finetune_jobs import JobManager, Limits, extract_zip, remaining_seconds, validate, zip_dataset
 from pathgan.app.finetune_tab import FinetuneTab, legend_layout
@@ -61,7 +61,7 @@ def test_uploads_that_escape_or_explode_are_refused_before_anything_is_written(t
         extract_zip(cases[0][0], tmp_path / "y", Limits(max_zip_bytes=10))
 
 
-def test_every_bad_file_is_reported_and_nothing_starts(tmp_path, base):
+def test_every_bad_file_is_reported_and_nothing_starts(tmp_path, base, capsys):
     data = write_synthetic_dataset(tmp_path / "d", pairs=4, splits=("train",))
     (data / "masks" / "train" / "train_000.png").unlink()  # an image without its mask
     Image.fromarray(np.full((256, 256, 3), (200, 0, 200), np.uint8)).save(data / "masks" / "train" / "train_001.png")  # unknown colours
@@ -71,9 +71,14 @@ def test_every_bad_file_is_reported_and_nothing_starts(tmp_path, base):
     root = extract_zip(zip_dataset(data, tmp_path / "up.zip"), tmp_path / "job" / "data")
     check = validate(root, base)
     assert not check.ok
-    for text in ("train_000.jpg: no mask", "train_001.png: 100% of pixels match no class colour", "small.png: 100x100 is smaller than 256x256",
-                 "notes.txt: not an image file", "nothing was started"):
+    problems = ("train_000.jpg: no mask", "train_001.png: 100% of pixels match no class colour", "small.png: 100x100 is smaller than 256x256",
+                "notes.txt: not an image file", "nothing was started")
+    for text in problems:
         assert text in check.report, text
+    # The command line runs the same checks, before it writes anything.
+    assert main(["finetune", "--checkpoint", str(base), "--data", str(data), "--out", str(tmp_path / "cli"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert all(text in err for text in problems) and not (tmp_path / "cli").exists()
 
 
 def test_local_server_folders_are_refused_unless_the_app_allows_them(tmp_path, base):
@@ -103,9 +108,10 @@ def test_a_binary_dataset_fine_tunes_a_four_class_checkpoint_through_a_class_map
     data = write_synthetic_dataset(tmp_path / "nuclei", pairs=4, splits=("train",), scheme=BINARY)
     args = ["finetune", "--checkpoint", str(base), "--data", str(data), "--steps", "3", "--d-warmup-steps", "1", "--batch-size", "2",
             "--device", "cpu", "--sample-every", "100"]
-    assert main(args + ["--out", str(tmp_path / "refused")]) == 2
+    assert main(args + ["--out", str(tmp_path / "refused")]) == 2  # the tab's checks, in the command line's words
     err = capsys.readouterr().err
-    assert "but the data has 1 class (nucleus)" in err and "--class-map, e.g. nucleus=epithelial" in err
+    assert "but your data has 1 class (nucleus)" in err and "Map those classes onto the checkpoint's: --class-map nucleus=epithelial" in err
+    assert "nothing was started" in err and not (tmp_path / "refused").exists()
     assert main(args + ["--out", str(tmp_path / "run"), "--class-map", "nucleus=epithelial", "--calibrate"]) == 0
     calibrated = read_config(tmp_path / "run" / "generator-calibrated.safetensors")  # fitted on the user's own split, map kept
     assert calibrated["compression"]["fitted_on"]["split"] == "train" and calibrated["class_map"]["lut"] == [0, 3]
@@ -220,6 +226,21 @@ def test_the_saved_discriminator_is_used_when_there_is_one(tmp_path, base):
     beside.write_bytes(b"")  # found by name; the trainer checks its contents when it loads it
     assert train_config(base, cfg).init_discriminator == str(beside)
     assert train_config(base, FinetuneConfig(data=cfg.data, out=cfg.out, discriminator="fresh")).init_discriminator == ""
+
+
+def test_the_trainer_config_takes_every_setting_the_two_configs_share(base):
+    from dataclasses import fields
+
+    from pathgan.finetune import FinetuneConfig, train_config
+    from pathgan.training.config import TrainConfig
+
+    cfg = FinetuneConfig(data="d", out="o", split=".", scheme="binary", class_map="nucleus=epithelial", steps=7, lr=1e-3, batch_size=3,
+                         d_warmup_steps=2, ema_decay=0.5, diversity_weight=0.3, holdout_every=4, checkpoint_every=3, sample_every=2, seed=9,
+                         device="cpu")
+    trained = train_config(base, cfg).validate()
+    shared = {f.name for f in fields(FinetuneConfig)} & {f.name for f in fields(TrainConfig)} - {"discriminator"}
+    assert len(shared) == 16 and {n: getattr(trained, n) for n in shared} == {n: getattr(cfg, n) for n in shared}
+    assert (trained.sample_split, trained.log_every, trained.init_generator, trained.discriminator.arch) == (".", 1, str(base), "vanilla")
 
 
 # -- the issues a new user met ----------------------------------------------------------------------------

@@ -68,8 +68,8 @@ def test_verified_hash_is_remembered_per_path_size_and_mtime(tmp_path, monkeypat
     copy = tmp_path / "copy.pt"
     shutil.copyfile(find_weights(), copy)
     calls = []
-    real_hash = inception.sha256_file
-    monkeypatch.setattr(inception, "sha256_file", lambda p: calls.append(p) or real_hash(p))
+    real_hash = inception.file_sha256
+    monkeypatch.setattr(inception, "file_sha256", lambda p: calls.append(p) or real_hash(p))
     assert verify_weights(copy) == inception.WEIGHTS_SHA256
     assert verify_weights(copy) == inception.WEIGHTS_SHA256
     assert len(calls) == 1

@@ -8,7 +8,7 @@ from PIL import Image, ImageFilter
 from pathgan.masks import MaskError, ids_to_palette, mask_from_array, palette_to_ids, read_mask, write_mask
 from pathgan.dataset import stated_scheme
 from pathgan.schemes import CONSEP, PRESETS, ClassScheme, SchemeError, named_scheme
-from conftest import random_mask
+from helpers import random_mask
 
 
 def test_consep_scheme_matches_the_dataset_readme(consep_root):

@@ -5,15 +5,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pathgan.errors import ConfigError, PathGANError
 from pathgan.metrics import (
     ImageSetError,
     MetricsError,
     SmallSampleWarning,
-    cache_dir,
     check_image_set,
     image_set_features,
     list_image_set,
 )
+from pathgan.paths import cache_dir
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +54,7 @@ def test_missing_empty_and_tiny_folders_are_clear_errors(tmp_path):
     one = list_image_set(_write(tmp_path / "one", 1))
     with pytest.raises(ImageSetError, match="1 image.*at least 2"):
         check_image_set(one, "folder one")
-    assert issubclass(ImageSetError, ValueError) and issubclass(ImageSetError, MetricsError)
+    assert issubclass(ImageSetError, ValueError) and issubclass(ImageSetError, MetricsError) and issubclass(ImageSetError, PathGANError)
 
 
 def test_unreadable_files_are_all_named(tmp_path):
@@ -104,7 +105,7 @@ def test_cache_folder_is_overridable_and_never_inside_the_data(tmp_path, monkeyp
     assert cache_dir() == tmp_path / "cache"
     monkeypatch.setenv("PATHGAN_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("PATHGAN_CACHE", str(tmp_path / "data" / "cache"))
-    with pytest.raises(MetricsError, match="read-only"):
+    with pytest.raises(ConfigError, match="read-only"):
         cache_dir()
     monkeypatch.delenv("PATHGAN_CACHE")
     assert cache_dir().parts[-2:] == (".cache", "pathgan")

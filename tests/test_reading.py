@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 from pathgan.app.actions import AppSettings, PathGANApp, UserError
 from pathgan.app.reading_tab import ReadingTests
 from pathgan.checkpoint import save_generator
@@ -95,18 +95,21 @@ def test_store_refuses_what_it_must_and_keeps_everything(tmp_path):
     with pytest.raises(StudyError, match="owner token does not open"):
         store.owned_study(study.code, "guess")
     store.mark_shown(session, 0)
-    store.answer(session, 0, "left", True, 4)
+    assert store.answer(session, 0, "left", 4) == (truth(plans[0]) == "left")  # judged here, against the plan it keeps
     with pytest.raises(StudyError, match="already answered; its first answer stands"):
-        store.answer(session, 0, "right", False, None)
+        store.answer(session, 0, "right")
     with pytest.raises(StudyError, match="trial 3 is not the current one"):
-        store.answer(session, 2, "right", False, None)
+        store.answer(session, 2, "right")
+    with pytest.raises(StudyError, match="answer with one of left, right"):
+        store.answer(session, 1, "real")
     store.mark_shown(session, 1)
-    store.answer(session, 1, "right", False, None)
+    assert store.answer(session, 1, "right") == (truth(plans[1]) == "right")
     with pytest.raises(StudyError, match="session has ended"):
-        store.answer(session, 1, "left", True, None)
+        store.answer(session, 1, "left")
     again = StudyStore(tmp_path / "s.sqlite")  # reopened, as after a restart
     rows = again.answers(study.code)
-    assert [(r["choice"], r["correct"], r["confidence"]) for r in rows] == [("left", True, 4), ("right", False, None)]
+    assert [(r["choice"], r["correct"], r["confidence"]) for r in rows] == [("left", truth(plans[0]) == "left", 4),
+                                                                            ("right", truth(plans[1]) == "right", None)]
     assert again.session(session.token).finished is not None and rows[0]["response_time_s"] >= 0
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -120,7 +123,7 @@ def _reader(db: str, code: str, name: str) -> int:
     session = store.start_session(code, name, plan_session("side-by-side", STEMS, ["a"], 20, 0, name))
     for i in range(20):
         store.mark_shown(session, i)
-        store.answer(session, i, "left", i % 2 == 0, 1 + i % 5)
+        store.answer(session, i, "left", 1 + i % 5)
     return len(store.session_answers(session))
 
 

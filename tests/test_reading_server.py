@@ -11,7 +11,7 @@ import pytest
 from gradio_client import Client
 
 from app_server import AppProcess, free_port
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 from pathgan.checkpoint import save_generator
 from pathgan.reading.store import StudyStore
 from pathgan.schemes import CONSEP

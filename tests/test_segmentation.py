@@ -16,7 +16,7 @@ from pathgan.segmentation.data import choose_sources, source_tile
 from pathgan.segmentation.scores import SegmentationScores, aji, instances_from_classes, pq_counts
 from pathgan.segmentation.segmenter import SegmenterConfig, SegPair, predict_classes, train_segmenter
 
-from conftest import make_tiny_generator
+from helpers import make_tiny_generator
 
 COLOURS = np.array([[235, 225, 230], [20, 20, 20], [200, 30, 30], [30, 160, 40], [40, 60, 200]], np.uint8)
 TINY = ["--seg-steps", "3", "--seg-channels", "4,8", "--seg-batch-size", "2"]

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pathgan.checkpoint import config_path, read_config
+from pathgan.checkpoint import CheckpointConfig, config_path, read_config
 from pathgan.app.checkpoints_index import read_report
 from pathgan.masks import read_mask
 from pathgan.paths import PROJECT_ROOT
@@ -28,7 +28,7 @@ def test_shipped_checkpoint(stem):
     path, disc = shipped(stem)
     assert path.stat().st_size <= 32 * 10**6
     config = read_config(path)
-    assert json.loads(config_path(path).read_text()) == config
+    assert json.loads(config_path(path).read_text()) == config == CheckpointConfig.read(path).to_dict()  # the format is unchanged
     prov = config["provenance"]
     assert prov["disc"] == disc and prov["split"] == "train" and config["dtype"] == "float16"
     # post-processing fitted, and chosen, on the train split only
@@ -59,7 +59,7 @@ def test_shipped_model_card_names_its_data_commit_and_figures(stem):
     from pathgan.app.model_card import render_model_card
 
     path, disc = shipped(stem)
-    card = render_model_card(CheckpointEntry(path, read_config(path)), read_report(path))
+    card = render_model_card(CheckpointEntry(path, CheckpointConfig.read(path)), read_report(path))
     assert "data: consep, split train (432 pairs, content SHA256 `b43edbbfbf7c3e1c…`)" in card.summary
     commit = "9edfc1522a60" if stem in ("consep-patchgan", "consep-vanilla") else "0fa474b47ff8"
     assert f"| commit | `{commit}" in card.details and ".gpu/" not in card.summary

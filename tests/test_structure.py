@@ -79,6 +79,44 @@ def test_each_constant_has_one_home(constant):
     assert len(homes) == 1, f"{constant} is assigned in {homes}"
 
 
+def test_every_error_class_is_a_user_error():
+    """Exceptions defined in the library are what a user must act on: each derives from PathGANError, the one
+    class the app and the CLI show without a traceback."""
+    import importlib
+
+    from pathgan.errors import PathGANError
+
+    classes = []
+    for path, tree in modules():
+        module = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts).removesuffix(".__init__")
+        defined = [getattr(importlib.import_module(module), n.name) for n in tree.body if isinstance(n, ast.ClassDef)]
+        classes += [c for c in defined if issubclass(c, Exception) and not issubclass(c, Warning)]
+    assert len(classes) >= 15 and PathGANError in classes
+    assert [c.__name__ for c in classes if not issubclass(c, PathGANError)] == []
+
+
+def test_the_cli_prints_a_user_error_and_lets_a_bug_raise(tmp_path, monkeypatch, capsys):
+    import pathgan.commands.generate as generate
+    from pathgan.cli import main
+
+    args = ["generate", "--checkpoint", str(tmp_path / "gone.safetensors"), "--masks", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "gone.safetensors: no such checkpoint file" in err and "Traceback" not in err
+    monkeypatch.setattr(generate, "run", lambda args: np.zeros(2) + np.zeros(3))  # a ValueError that no user caused
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        main(args)
+    monkeypatch.setattr(generate, "run", lambda args: [][0])
+    with pytest.raises(IndexError):
+        main(args)
+
+
+def test_tests_import_helpers_and_conftest_keeps_fixtures():
+    tests = PROJECT_ROOT / "tests"
+    offenders = [p.name for p, tree in modules(tests) if any(n == "conftest" or n.startswith("conftest.") for n in imported_names(tree))]
+    assert offenders == [], f"import helpers from helpers.py, not conftest: {offenders}"
+
+
 def test_registries_drive_the_cli_choices(capsys):
     from pathgan.cli import main
 
@@ -128,7 +166,7 @@ def test_post_processing_is_one_value_with_its_config():
     post = PostProcessing(ColourCalibration((1.1, 1.0, 0.9), (-3.0, 0.0, 2.0), {"split": "train"}),
                           CompressionMatch(((8,) * 64,), 2, {"split": "train"}), {"kept": True})
     config = {"format": "x", **post.to_config()}
-    assert PostProcessing.from_config(config) == post and PostProcessing.network_config(config) == {"format": "x"}
+    assert PostProcessing.from_config(config) == post and PostProcessing.from_config({"format": "x"}) == PostProcessing()
     assert post.description == "colour map fitted on train; then JPEG with custom quantisation tables, 4:2:0 chroma, as the train tiles"
     assert post.without_compression().compression is None and PostProcessing().to_config() == {}
     image = np.full((16, 16, 3), 100, np.uint8)
@@ -160,7 +198,7 @@ def test_git_commit_is_unknown_without_history(tmp_path, monkeypatch):
 def test_default_checkpoint_search_finds_what_the_trainer_writes(tmp_path):
     from pathgan.app.checkpoints_index import DEFAULT_SEARCH, find_checkpoints
     from pathgan.checkpoint import save_generator
-    from conftest import make_tiny_generator
+    from helpers import make_tiny_generator
 
     save_generator(tmp_path / "runs" / "mine" / "generator.safetensors", make_tiny_generator(), CONSEP)
     found = find_checkpoints(DEFAULT_SEARCH, tmp_path)

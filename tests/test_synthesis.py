@@ -9,7 +9,7 @@ from pathgan.masks import write_mask
 from pathgan.schemes import CONSEP
 from pathgan.seeds import parse_seeds
 from pathgan.synthesis import TILE, Synthesizer, tile_starts
-from conftest import make_tiny_generator, random_mask
+from helpers import make_tiny_generator, random_mask
 
 
 @pytest.fixture(scope="module")

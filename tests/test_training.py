@@ -55,8 +55,8 @@ def test_run_folder_has_config_metrics_samples_and_a_loadable_checkpoint(mini_da
     assert [l["step"] for l in lines] == [1, 2, 3, 4]
     assert all(l["images_per_s"] > 0 and l["loss_l1"] > 0 for l in lines)
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
-    g, scheme, config = load_generator(out / "generator.safetensors")
-    assert config["provenance"]["steps"] == 4 and config["provenance"]["train_config"]["l1_weight"] == 50.0
+    g, config = load_generator(out / "generator.safetensors")
+    assert config.provenance["steps"] == 4 and config.train_config["l1_weight"] == 50.0
     assert (out / "generator-step000002.safetensors").exists()
 
 
@@ -68,8 +68,19 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(mini_dataset, tmp_pat
     monkeypatch.setattr(trainer_module, "gan_loss", lambda logits, target: real(logits, target) * (float("nan") if trainer.step >= 3 else 1.0))
     with pytest.raises(TrainingError, match=r"became nan at step 4.*step 2"):
         trainer.run()
-    _, _, config = load_generator(tmp_path / "nan" / "generator.safetensors")
-    assert config["provenance"]["steps"] == 2
+    _, config = load_generator(tmp_path / "nan" / "generator.safetensors")
+    assert config.provenance["steps"] == 2
+
+
+def test_settings_that_cannot_train_are_refused_before_the_data_is_read(tmp_path):
+    from pathgan.errors import ConfigError
+
+    for settings, message in [({"ema_decay": 1.0}, "ema-decay must be in"), ({"steps": 2, "lr_decay_steps": 5}, "lr-decay-steps must be between"),
+                              ({"batch_size": 0}, "batch-size must be 1 or more"), ({"data_workers": -1}, "data-workers must be 0 or more"),
+                              ({"class_map": "nucleus=epithelial"}, "give --init-generator too")]:
+        with pytest.raises(ConfigError, match=message):
+            Trainer(TrainConfig(data=str(tmp_path / "no such data"), out=str(tmp_path / "out"), **settings))
+    assert not (tmp_path / "out").exists()
 
 
 def test_dataset_problems_are_refused_before_step_one(mini_dataset, tmp_path):
@@ -146,7 +157,7 @@ def test_cli_flags_map_onto_the_config(mini_dataset, tmp_path):
 def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_architecture(mini_dataset, tmp_path, tiny_checkpoint):
     from pathgan.checkpoint import load_generator as load
 
-    start, _, _ = load(tiny_checkpoint)
+    start, _ = load(tiny_checkpoint)
     cfg = tiny_config(mini_dataset, tmp_path / "ft", 0, init_generator=str(tiny_checkpoint))
     cfg.generator = GeneratorConfig(ngf=16)  # ignored: the checkpoint's architecture wins
     t = Trainer(cfg)
@@ -160,7 +171,7 @@ def test_fine_tuning_starts_from_a_checkpoint_and_keeps_its_architecture(mini_da
 
 def test_a_run_from_a_checkpoint_counts_the_steps_behind_it(mini_dataset, tmp_path, tiny_checkpoint):
     from pathgan.app.checkpoints_index import CheckpointEntry
-    from pathgan.checkpoint import read_config
+    from pathgan.checkpoint import CheckpointConfig, read_config
 
     first = tmp_path / "first" / "generator.safetensors"
     Trainer(tiny_config(mini_dataset, first.parent, 3)).run()
@@ -170,13 +181,13 @@ def test_a_run_from_a_checkpoint_counts_the_steps_behind_it(mini_dataset, tmp_pa
     Trainer(tiny_config(mini_dataset, tmp_path / "third", 1, init_generator=str(second))).run()
     third = tmp_path / "third" / "generator.safetensors"
     assert read_config(third)["provenance"]["total_steps"] == 6
-    assert "6 steps" in CheckpointEntry(third, read_config(third)).label  # what the app's dropdown shows
+    assert "6 steps" in CheckpointEntry(third, CheckpointConfig.read(third)).label  # what the app's dropdown shows
     Trainer(tiny_config(mini_dataset, tmp_path / "fourth", 1, init_generator=str(tiny_checkpoint))).run()
     assert "total_steps" not in read_config(tmp_path / "fourth" / "generator.safetensors")["provenance"]  # no steps recorded
 
 
 def test_discriminator_warmup_leaves_the_generator_alone_then_trains_it(mini_dataset, tmp_path, tiny_checkpoint):
-    start, _, _ = load_generator(tiny_checkpoint)
+    start, _ = load_generator(tiny_checkpoint)
     t = Trainer(tiny_config(mini_dataset, tmp_path / "ft", 3, init_generator=str(tiny_checkpoint), d_warmup_steps=3))
     d_before = [p.detach().clone() for p in t.D.parameters()]
     t.run()
@@ -192,12 +203,12 @@ def test_discriminator_warmup_leaves_the_generator_alone_then_trains_it(mini_dat
 def test_moving_average_is_saved_and_resumes_exactly(mini_dataset, tmp_path):
     straight = Trainer(tiny_config(mini_dataset, tmp_path / "a", 6, ema_decay=0.5))
     straight.run()
-    saved, _, config = load_generator(tmp_path / "a" / "generator.safetensors")
-    assert config["provenance"]["ema_decay"] == 0.5
+    saved, config = load_generator(tmp_path / "a" / "generator.safetensors")
+    assert config.provenance["ema_decay"] == 0.5
     assert_same_weights(saved, straight.G_ema)
-    raw, _, raw_config = load_generator(tmp_path / "a" / "generator-raw.safetensors")
+    raw, raw_config = load_generator(tmp_path / "a" / "generator-raw.safetensors")
     assert_same_weights(raw, straight.G)
-    assert "ema_decay" not in raw_config["provenance"]
+    assert "ema_decay" not in raw_config.provenance
     assert any(not torch.equal(a, b) for a, b in zip(straight.G_ema.parameters(), straight.G.parameters()))
     Trainer(tiny_config(mini_dataset, tmp_path / "b", 3, ema_decay=0.5)).run()
     resumed = Trainer(tiny_config(mini_dataset, tmp_path / "b", 6, ema_decay=0.5), resume=True)
@@ -328,4 +339,4 @@ def test_cpu_training_runs_bf16_and_channels_last_where_the_cpu_has_bf16_units(m
     for a, b in zip(metrics, reference):
         assert a["loss_l1"] == pytest.approx(b["loss_l1"], rel=0.02) and a["loss_d"] == pytest.approx(b["loss_d"], abs=0.02)
     assert any(a[k] != b[k] for a, b in zip(metrics, reference) for k in ("loss_d", "loss_g_gan", "loss_l1")), "bf16 did not run"
-    assert load_generator(tmp_path / "fast" / "generator.safetensors")[2]["provenance"]["precision"] == "bf16"
+    assert load_generator(tmp_path / "fast" / "generator.safetensors")[1].provenance["precision"] == "bf16"

@@ -105,7 +105,7 @@ def test_binary_masks_without_a_scheme_are_refused_then_train_generate_and_evalu
     assert r["floor"]["kid_std"] > 0  # 4 real vs 6 real: the subsets of the larger set differ
     # A 4-class CoNSeP checkpoint on this data: refused, naming both schemes.
     consep_ckpt = tmp_path / "consep.safetensors"
-    from conftest import make_tiny_generator
+    from helpers import make_tiny_generator
     from pathgan.checkpoint import save_generator
 
     save_generator(consep_ckpt, make_tiny_generator(), CONSEP)
@@ -176,7 +176,7 @@ def test_a_class_list_of_its_own_from_scheme_json(two_class_data, tmp_path, caps
     assert main(["train", "--data", str(two_class_data), "--out", str(tmp_path / "x"), "--scheme", "consep", *TINY]) == 2
     assert "states 3 classes (epithelial, other, mitotic), but 4 classes (miscellaneous" in capsys.readouterr().err
     # A checkpoint of another scheme is refused by evaluate and calibrate before any work.
-    from conftest import make_tiny_generator
+    from helpers import make_tiny_generator
     from pathgan.checkpoint import save_generator
 
     other = tmp_path / "binary.safetensors"

@@ -2,7 +2,8 @@
 
 `PathGANApp` holds the checkpoint catalog, the export folders and each tab's functions (`synthesis`, `compare`,
 `cards`); the Reading test and Fine-tune tabs are built on the same catalog and folders in app.py. Errors meant for
-the user are `UserError`s; the edges in app.py show them.
+the user are `UserError`s, a `PathGANError` like the library's own; app.py shows any PathGANError to the user and
+logs anything else as a fault.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..devices import PRECISION_HELP, PRECISIONS
+from ..errors import ConfigError
 from ..paths import FINETUNE_DIR, PROJECT_ROOT
 from ..reading.store import DEFAULT_DB
 from .checkpoints_index import DEFAULT_SEARCH, CheckpointCatalog, describe_search, parse_search
@@ -100,7 +102,7 @@ def default_concurrency(device: str = "auto") -> int:
 
     try:
         return 2 if best_device(device).type == "cuda" else 1
-    except ValueError:
+    except ConfigError:
         return 1
 
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, discriminator_beside, provenance_steps, read_config
+from ..checkpoint import CheckpointConfig, CheckpointError, discriminator_beside
 from ..paths import PROJECT_ROOT, eval_folder
 from ..schemes import CONSEP, ClassScheme
 from .errors import UserError
@@ -27,14 +27,14 @@ REPORT_SUFFIX = ".report.json"
 class CheckpointEntry:
     """One checkpoint as the scan read it: its config, the report and discriminator found beside it."""
     path: Path
-    config: dict | None  # None when the file cannot be read; `error` then says why
+    config: CheckpointConfig | None  # None when the file cannot be read; `error` then says why
     error: str | None = None
     report: dict | None = None  # its evaluation report (read_report), None when there is none
     discriminator: Path | None = None  # the critic saved beside it, for fine-tuning
 
     @property
     def scheme(self) -> ClassScheme:
-        return ClassScheme.from_dict(self.config["scheme"])
+        return self.config.scheme
 
     @property
     def name(self) -> str:
@@ -42,15 +42,15 @@ class CheckpointEntry:
 
     @property
     def provenance(self) -> dict:
-        return (self.config or {}).get("provenance") or {}
+        return self.config.provenance if self.config else {}
 
     @property
     def disc(self) -> str:
-        return str(self.provenance.get("disc") or "unknown discriminator")
+        return (self.config.disc if self.config else None) or "unknown discriminator"
 
     @property
     def steps(self) -> int | None:
-        return provenance_steps(self.provenance)
+        return self.config.steps if self.config else None
 
     @property
     def label(self) -> str:
@@ -114,9 +114,8 @@ def find_checkpoints(search=DEFAULT_SEARCH, base: str | Path = PROJECT_ROOT) -> 
     for folder in search_folders(search, base):
         for path in sorted(p for p in folder.glob("*.safetensors") if "discriminator" not in p.name):  # a run's critic is no generator
             try:
-                config = read_config(path)
-                ClassScheme.from_dict(config["scheme"])  # a file whose classes cannot be read is unusable
-            except (CheckpointError, OSError, ValueError, KeyError, TypeError) as e:
+                config = CheckpointConfig.read(path)
+            except (CheckpointError, OSError) as e:
                 entries.append(CheckpointEntry(path, None, str(e)))
                 continue
             entries.append(CheckpointEntry(path, config, report=read_report(path), discriminator=discriminator_beside(path)))

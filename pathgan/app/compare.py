@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from ..dataset import Pair, scan_dataset, stated_scheme
+from ..errors import PathGANError
 from ..images import ImageError, read_rgb
-from ..masks import read_mask
+from ..masks import MaskError, read_mask
 from ..schemes import ClassScheme
 
 
-class CompareError(ValueError):
+class CompareError(PathGANError, ValueError):
     """A dataset or stem that cannot be browsed; the message says what to do."""
 
 
@@ -47,7 +48,7 @@ class PairedFolder:
         try:
             image = read_rgb(p.image_path)
             ids = read_mask(p.mask_path, self.scheme)
-        except (ImageError, ValueError) as e:
+        except (ImageError, MaskError) as e:
             raise CompareError(str(e)) from None
         if image.shape[:2] != ids.shape:
             raise CompareError(f"{p.mask_path}: mask is {ids.shape[1]}x{ids.shape[0]} but its image is {image.shape[1]}x{image.shape[0]}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..masks import ids_to_palette
 from ..paths import BUNDLED_PAIRS
 from ..schemes import SchemeError, SchemeMismatch, check_same_classes
@@ -91,7 +92,7 @@ class CompareTab:
             return items, f"{stem}: real and mask only. " + self.catalog.missing_message()
         try:
             seeds = parse_seeds(seeds_text or "0", max_count=MAX_VARIATIONS)
-        except ValueError as e:
+        except ConfigError as e:
             raise UserError(str(e)) from None
         start = time.perf_counter()
         entry, synth = self.catalog.synthesizer(checkpoint)

@@ -9,6 +9,7 @@ atomically into the user checkpoint folder, which the app's checkpoint search in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -24,17 +25,17 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import atomic_write, config_path, read_config
+from ..checkpoint import atomic_write, config_path
 from ..dataclass_cli import flag_args
-from ..dataset import dataset_scheme, scan_dataset
-from ..finetune import RESULT_FILE, FinetuneConfig, describe_result, discriminator_used
-from ..images import IMAGE_SUFFIXES
-from ..masks import MASK_SUFFIXES
+from ..errors import PathGANError
+from ..finetune import RESULT_FILE, FinetuneConfig, describe_result
+from ..finetune_data import DataCheck, check_finetune_data
 from ..paths import FINETUNE_DIR, PROJECT_ROOT
-from ..schemes import SCHEME_FILE, ClassMap, ClassScheme, SchemeError, SchemeMismatch, Wording, unmapped_classes
+from ..schemes import Wording
 from .errors import UserError
 
 ACTIVE = ("queued", "running")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -143,14 +144,6 @@ def data_split(root: Path) -> str:
     return "train" if "train" in subdirs else sorted(subdirs)[0]
 
 
-@dataclass
-class Validation:
-    ok: bool
-    report: str
-    split: str = "train"
-    scheme: ClassScheme | None = None
-
-
 # The tab's fields, where the command line names flags: the same rule, the same advice.
 TAB_WORDING = Wording(scheme="choose \"{}\" under *Your masks' classes*", class_map="write {} under *Class map*")
 SCHEME_CHOICES = (("scheme.json in the data", ""), ("binary: nucleus / background (masks 0/1 or 0/255)", "binary"),
@@ -158,45 +151,9 @@ SCHEME_CHOICES = (("scheme.json in the data", ""), ("binary: nucleus / backgroun
 
 
 def validate(root: Path, checkpoint: Path, class_map: str = "", scheme: str = "", name: str | None = None,
-             discriminator: str = "auto") -> Validation:
-    """Every problem with the pairs, listed per file, and whether their classes fit the checkpoint.
-
-    The classes are read as `python -m pathgan finetune` reads them: the data's scheme.json or a named scheme
-    (`scheme`), never a guess; data in other classes than the checkpoint's needs a class map."""
-    base = ClassScheme.from_dict(read_config(checkpoint)["scheme"])
-    split = data_split(root)
-    name = name or root.name
-    try:
-        own = dataset_scheme(root, split, scheme or None, TAB_WORDING, name)
-    except (SchemeError, SchemeMismatch) as e:
-        return Validation(False, f"Data: {name}\n\n❌ {e}")
-    lines = [f"Data: {name}, split `{split}`; classes: {own.describe()}" + ("" if scheme else f" (its {SCHEME_FILE})"),
-             f"Discriminator: {discriminator_used(checkpoint, discriminator)}."]
-    problems = []
-    for sub, suffixes in (("images", IMAGE_SUFFIXES), ("masks", MASK_SUFFIXES)):
-        folder = root / sub / split
-        if folder.is_dir():
-            problems += [f"{p.relative_to(root)}: not an image file ({', '.join(suffixes)})" for p in sorted(folder.iterdir())
-                         if p.is_file() and p.suffix.lower() not in suffixes and not p.name.startswith(".")]
-    scan = scan_dataset(root, split, own)
-    problems += [str(p).replace(str(root) + "/", "") for p in scan.problems]
-    if own.names != base.names:
-        if not class_map:
-            problems.append(str(unmapped_classes(base, own, "your data", TAB_WORDING)))
-        else:
-            try:
-                lines.append(f"Class map: {ClassMap.parse(class_map, own, base).describe()}")
-            except SchemeError as e:
-                problems.append(str(e))
-    elif class_map:
-        problems.append("a class map is only for data whose classes differ from the checkpoint's; leave it empty")
-    if not scan.pairs and not problems:
-        problems.append("no image/mask pairs found")
-    head = "\n\n".join(lines)  # one paragraph each on the page
-    if problems:
-        listing = "\n".join(f"- {p}" for p in problems[:50])
-        return Validation(False, f"{head}\n\n❌ {len(problems)} problem(s); nothing was started:\n\n{listing}", split, own)
-    return Validation(True, f"{head}\n\n✅ {len(scan.pairs)} pairs, all readable.", split, own)
+             discriminator: str = "auto") -> DataCheck:
+    """The library's fine-tune checks of an upload, in the split it holds and in the tab's words."""
+    return check_finetune_data(root, checkpoint, data_split(root), class_map, scheme, name, discriminator, TAB_WORDING)
 
 
 # -- jobs ------------------------------------------------------------------------------------------------
@@ -286,8 +243,10 @@ class JobManager:
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception as e:  # the loop must outlive any one job's trouble
+            except PathGANError as e:  # the loop must outlive any one job's trouble
                 print(f"fine-tune scheduler: {e}", file=sys.stderr)
+            except Exception:  # a bug: logged with its traceback, and the loop goes on
+                log.exception("fine-tune scheduler: unexpected error")
             self._stop.wait(self.poll_s)
 
     def tick(self) -> None:

@@ -9,8 +9,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, read_post_processing
+from ..errors import PathGANError
 from ..evaluation_report import EvaluationReport, ReportError
+from ..models import GeneratorConfig
+from ..post_processing import PostProcessing
 from .checkpoints_index import CheckpointCatalog, CheckpointEntry
 from .errors import UserError
 from .exports import ExportFolders
@@ -34,14 +36,14 @@ class ModelCard:
         return self.summary + "\n\n" + self.details
 
 
-def count_generator_parameters(generator_config: dict) -> tuple[int, int]:
+def count_generator_parameters(config: GeneratorConfig) -> tuple[int, int]:
     """(Keras-style count incl. BatchNorm running statistics, trainable count), built on the meta device (no memory)."""
     import torch
 
-    from ..models import build_generator, count_parameters, generator_config as to_config
+    from ..models import build_generator, count_parameters
 
     with torch.device("meta"):
-        g = build_generator(to_config(generator_config))
+        g = build_generator(config)
     return count_parameters(g), sum(p.numel() for p in g.parameters())
 
 
@@ -104,38 +106,30 @@ def describe_commit(prov: dict) -> str:
 
 
 def render_model_card(entry: CheckpointEntry, report: dict | None) -> ModelCard:
-    cfg = entry.config or {}
-    gen = cfg.get("generator") or {}
-    prov = entry.provenance
-    try:
-        post = read_post_processing(entry.path, cfg)
-        post_text = post.description
-    except CheckpointError as e:
-        post, post_text = None, f"unreadable ({e})"
+    cfg = entry.config
+    gen, prov, post = cfg.generator, cfg.provenance, cfg.post_processing
     steps = f" · {entry.steps:,} steps" if entry.steps is not None else ""
     summary = [f"### {entry.name}",
                f"`{entry.shown_path}` · {entry.path.stat().st_size / 2**20:.1f} MB · trained against the **{entry.disc}** discriminator{steps} · "
                f"data: {describe_dataset(prov)}",
-               f"Classes: {', '.join((cfg.get('scheme') or {}).get('names', ['not recorded'])[1:]) or 'not recorded'} · post-processing: {post_text}",
+               f"Classes: {', '.join(cfg.scheme.names[1:])} · post-processing: {post.description}",
                render_report(report, entry.report_path.name)]
 
     try:
         keras, trainable = count_generator_parameters(gen)
         params = f"{keras:,} ({trainable:,} trainable; the rest are BatchNorm running statistics)"
-    except Exception as e:  # an unknown architecture still gets a card
+    except PathGANError as e:  # an architecture this PathGAN does not have still gets a card
         params = f"unknown ({e})"
     details = [
         "#### Architecture",
-        f"- Generator: **{gen.get('arch', '?')}** U-Net (pix2pix), width ngf={gen.get('ngf', '?')}, "
-        f"{gen.get('num_classes', '?')} class channels + {gen.get('noise_channels', '?')} noise channel(s), "
-        f"noise injected in {gen.get('deep_noise', '?')} decoder block(s), upsampling: {gen.get('upsample', '?')}, dropout {gen.get('dropout', '?')}",
+        f"- Generator: **{gen.arch}** U-Net (pix2pix), width ngf={gen.ngf}, "
+        f"{gen.num_classes} class channels + {gen.noise_channels} noise channel(s), "
+        f"noise injected in {gen.deep_noise} decoder block(s), upsampling: {gen.upsample}, dropout {gen.dropout}",
         f"- Discriminator used in training: **{entry.disc}**",
-        f"- Parameters: {params}; weights {cfg.get('dtype', 'float32')}",
+        f"- Parameters: {params}; weights {cfg.dtype}",
+        "- Classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(cfg.scheme.names)),
     ]
-    scheme = cfg.get("scheme") or {}
-    if scheme.get("names"):
-        details.append("- Classes: " + ", ".join(f"{i} {n}" for i, n in enumerate(scheme["names"])))
-    details += ["#### Training", *_training_lines(prov), "#### Post-processing", *_post_processing_lines(post, post_text)]
+    details += ["#### Training", *_training_lines(prov), "#### Post-processing", *_post_processing_lines(post)]
     evaluation = _evaluation(report)
     if evaluation is not None:
         details += ["#### Evaluation report", evaluation.markdown().split("\n", 1)[1]]  # its title repeats the name above
@@ -157,9 +151,9 @@ def _training_lines(prov: dict) -> list[str]:
     return lines
 
 
-def _post_processing_lines(post, post_text: str) -> list[str]:
-    if post is None or (post.colour is None and post.compression is None and post.colour_selection is None):
-        return [f"- {post_text}"]
+def _post_processing_lines(post: PostProcessing) -> list[str]:
+    if post.colour is None and post.compression is None and post.colour_selection is None:
+        return [f"- {post.description}"]
     lines = []
     if post.colour:
         per_channel = ", ".join(f"{c} ×{_fmt(s)} {_fmt(o)}" for c, s, o in zip("RGB", post.colour.scale, post.colour.offset))

@@ -12,13 +12,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, read_config
+from ..checkpoint import CheckpointConfig, CheckpointError
 from ..dataset import scan_dataset
-from ..reading.design import ANSWERS, MAX_TRIALS, MODES, TileSource, pairs_needed, plan_session, truth
+from ..errors import PathGANError
+from ..reading.design import MAX_TRIALS, MODES, TileSource, pairs_needed, plan_session
 from ..reading.report import accuracy_plot, export_study, study_answers, study_summary, summary_markdown
 from ..reading.stats import summarize
 from ..reading.store import Session, Study, StudyError, StudyStore
-from ..schemes import ClassScheme, SchemeError
+from ..schemes import ClassScheme
 from .checkpoints_index import CheckpointCatalog
 from .errors import UserError
 from .exports import ExportFolders
@@ -94,7 +95,7 @@ class ReadingTests:
         schemes = {e.scheme.names for e in entries}
         if len(schemes) > 1:
             raise UserError("the checkpoints of one study must share a class scheme; these have " + "; ".join(", ".join(s[1:]) for s in schemes))
-        source = self._source(str(self.paired_data), split, str(entries[0].path))
+        source = self._source(str(self.paired_data), split, entries[0].scheme)
         need = pairs_needed(mode, trials)
         if len(source.pairs) < need:
             raise UserError(f"{trials} trials in {mode} mode need {need} image/mask pairs; {self.paired_data} split '{split}' has "
@@ -149,7 +150,7 @@ class ReadingTests:
             encoded = source.tiles(plan)
         except UserError:
             raise
-        except (CheckpointError, OSError, RuntimeError, ValueError) as e:
+        except (PathGANError, OSError, RuntimeError) as e:  # OSError, RuntimeError: torch's own load failures
             raise UserError(f"this study's tiles cannot be made ({e}); tell the study's owner") from None
         folder = self.exports.new()
         paths = []
@@ -164,9 +165,6 @@ class ReadingTests:
         session = self._session(token)
         if session.finished is not None:
             raise UserError("this reading session has ended; its answers are stored and cannot change")
-        study = self.store.study(session.study)
-        if choice not in ANSWERS[study.mode]:
-            raise UserError(f"answer with one of {', '.join(ANSWERS[study.mode])}")
         conf = None
         if confidence not in (None, ""):
             try:
@@ -177,9 +175,11 @@ class ReadingTests:
                 raise UserError("confidence must be 1 to 5")
         try:
             idx = int(index)
-            plan = self.store.plan(session, idx)
-            self.store.answer(session, idx, choice, choice == truth(plan), conf)
-        except (TypeError, ValueError) as e:  # StudyError is a ValueError
+        except (TypeError, ValueError):
+            raise UserError(f"trial number {index!r} is not a whole number") from None
+        try:
+            self.store.answer(session, idx, choice, conf)
+        except StudyError as e:
             raise UserError(str(e)) from None
         return self.view(token)
 
@@ -220,30 +220,23 @@ class ReadingTests:
         for path in by_name.values():
             if not path.is_file():
                 raise UserError(f"this study's checkpoint {path.name} is no longer there; tell the study's owner")
-        base = self._source(study.data, study.split, study.checkpoints[0])
+        try:  # the study's own file says its classes, whatever the app lists now
+            scheme = CheckpointConfig.read(study.checkpoints[0]).scheme
+        except CheckpointError as e:
+            raise UserError(f"this study's checkpoint does not load ({e}); tell the study's owner") from None
+        base = self._source(study.data, study.split, scheme)
         return TileSource(base.pairs, base.scheme, lambda name: self._load(by_name[name]))
 
-    def _source(self, data: str, split: str, checkpoint: str) -> TileSource:
-        scheme = self._scheme_of(Path(checkpoint))
+    def _source(self, data: str, split: str, scheme: ClassScheme) -> TileSource:
         key = (data, split, scheme.names)
         with self._lock:
             if key not in self._sources:
                 try:
                     scan = scan_dataset(data, split, scheme, check_content=False)
-                except (SchemeError, ValueError) as e:
+                except PathGANError as e:
                     raise UserError(str(e)) from None
                 self._sources[key] = TileSource({p.stem: p for p in scan.pairs}, scheme, self._load)
             return self._sources[key]
-
-    def _scheme_of(self, checkpoint: Path) -> ClassScheme:
-        """A study's checkpoint's classes: its catalog entry's, or its own file's once the list no longer shows it."""
-        for entry in self.catalog.entries:
-            if entry.config is not None and entry.path == checkpoint:
-                return entry.scheme
-        try:
-            return ClassScheme.from_dict(read_config(checkpoint)["scheme"])
-        except (CheckpointError, OSError, KeyError, TypeError, ValueError) as e:
-            raise UserError(f"this study's checkpoint {checkpoint.name} cannot be read ({e}); tell the study's owner") from None
 
     def _load(self, path: Path):
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import ConfigError
 from ..layouts import random_layout
 from ..masks import MaskError, ids_to_palette, read_mask, remap_ids
 from ..paths import ASSETS_DIR
@@ -199,7 +200,7 @@ class SynthesizeTab:
     def seed_list(seed, variations) -> list[int]:
         try:
             return consecutive_seeds(seed, variations, MAX_VARIATIONS)
-        except ValueError as e:
+        except ConfigError as e:
             raise UserError(str(e)) from None
 
     def gallery(self, result: Synthesis, overlay: bool = False) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from ..devices import PRECISION_HELP, PRECISIONS
 from ..dataset import mask_file_values, refuse_unstated_binary
+from ..errors import ConfigError
 from ..masks import MASK_SUFFIXES, read_mask
 from ..schemes import CLASS_MAP_HELP, DATA_SCHEME_HELP, named_scheme
 from ..seeds import parse_seeds
@@ -31,10 +32,10 @@ def list_mask_files(masks: str | Path) -> list[Path]:
     if masks.is_dir():
         files = sorted(p for p in masks.iterdir() if p.suffix.lower() in MASK_SUFFIXES)
         if not files:
-            raise ValueError(f"{masks}: no masks in this folder ({', '.join(MASK_SUFFIXES)})")
+            raise ConfigError(f"{masks}: no masks in this folder ({', '.join(MASK_SUFFIXES)})")
         return files
     if not masks.exists():
-        raise ValueError(f"{masks}: no such file or folder")
+        raise ConfigError(f"{masks}: no such file or folder")
     return [masks]
 
 

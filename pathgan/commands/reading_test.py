@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from ..errors import ConfigError
 from ..reading.report import export_study
 from ..reading.store import DEFAULT_DB, StudyStore
 
@@ -18,7 +19,7 @@ def run(args) -> int:
     from pathlib import Path
 
     if not Path(args.db).is_file():
-        raise ValueError(f"{args.db}: no study database there; pass the app's --db")
+        raise ConfigError(f"{args.db}: no study database there; pass the app's --db")
     store = StudyStore(args.db)
     study = store.study(args.study)
     csv_path, json_path = export_study(store, study, args.out)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..dataclass_cli import add_dataclass_arguments, dataclass_from_args
+from ..errors import ConfigError
 from ..models import DISCRIMINATORS, GENERATORS, DiscriminatorConfig, GeneratorConfig
 from ..training.config import TrainConfig
 
@@ -26,16 +27,17 @@ def run(args) -> int:
     if args.resume:
         cfg.out = args.resume
     elif not cfg.data:
-        raise ValueError("--data is required (a folder with images/<split> and masks/<split>), e.g. --data ../shared/data/consep")
+        raise ConfigError("--data is required (a folder with images/<split> and masks/<split>), e.g. --data ../shared/data/consep")
     return run_trainer(cfg, bool(args.resume))
 
 
-def run_trainer(cfg: TrainConfig, resume: bool) -> int:
-    """Train to the end; exit codes: 0 done, 1 stopped by a training error (NaN), 130 interrupted with a resumable state saved."""
+def run_trainer(cfg: TrainConfig, resume: bool, scan=None) -> int:
+    """Train to the end (on `scan`, the split's checked pairs, when the caller has them); exit codes: 0 done, 1 stopped by
+    a training error (NaN), 130 interrupted with a resumable state saved."""
     from ..training.trainer import Trainer, TrainingError
 
     try:
-        path = Trainer(cfg, resume=resume).run()
+        path = Trainer(cfg, resume=resume, scan=scan).run()
     except TrainingError as e:
         print(f"error: {e}")
         return 1

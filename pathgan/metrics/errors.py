@@ -1,8 +1,10 @@
-"""Errors and warnings of the evaluation code; errors are ValueErrors so the CLI prints them as user errors."""
+"""Errors and warnings of the evaluation code; errors are PathGANErrors (and ValueErrors, as callers catch them)."""
 from __future__ import annotations
 
+from ..errors import PathGANError
 
-class MetricsError(ValueError):
+
+class MetricsError(PathGANError, ValueError):
     """Input the metrics cannot use; the message says what is wrong and what to do."""
 
 

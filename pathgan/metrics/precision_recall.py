@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .distances import kth_neighbour_radius, pairwise_chunks
-from .errors import ImageSetError
+from .errors import ImageSetError, MetricsError
 
 
 def _coverage(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> float:
@@ -21,7 +21,7 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> dict:
     Each manifold is the union of balls around its samples reaching their k-th nearest neighbour.
     """
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise MetricsError(f"k must be at least 1, got {k}")
     if min(len(real), len(fake)) <= k:
         raise ImageSetError(f"precision/recall with k={k} needs more than {k} images per side, got {len(real)} and {len(fake)}")
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)

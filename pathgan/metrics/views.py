@@ -11,6 +11,8 @@ import numpy as np
 from PIL import Image
 
 from ..tiling import TILE
+from .errors import MetricsError
+from .inception import INPUT_SIZE
 
 LARGE_IMAGE_MODES = ("crop", "resize")
 
@@ -18,13 +20,11 @@ LARGE_IMAGE_MODES = ("crop", "resize")
 def image_views(image: np.ndarray, mode: str = "crop", tile: int = TILE) -> list[np.ndarray]:
     """The (H, W, 3) uint8 views of one image that get features."""
     if mode not in LARGE_IMAGE_MODES:
-        raise ValueError(f"large-image mode must be one of {', '.join(LARGE_IMAGE_MODES)}, got {mode!r}")
+        raise MetricsError(f"large-image mode must be one of {', '.join(LARGE_IMAGE_MODES)}, got {mode!r}")
     h, w = image.shape[:2]
     if h <= tile and w <= tile:
         return [image]
     if mode == "resize":  # PIL's bilinear filter widens its support when shrinking: antialiased
-        from .inception import INPUT_SIZE  # inception imports the cache, which imports this module
-
         return [np.asarray(Image.fromarray(image).resize((INPUT_SIZE, INPUT_SIZE), Image.BILINEAR))]
     return [image[y : y + th, x : x + tw] for y, x, th, tw in _crops(h, w, tile)]
 

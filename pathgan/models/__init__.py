@@ -4,6 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..dataclass_cli import dataclass_from_dict
+from ..errors import ConfigError
 
 from .discriminators import DiscriminatorConfig, PatchGANDiscriminator, VanillaDiscriminator
 from .layers import PerSampleNorm
@@ -23,13 +24,13 @@ def discriminator_config(d: dict) -> DiscriminatorConfig:
 
 def build_generator(cfg: GeneratorConfig) -> UNetGenerator:
     if cfg.arch not in GENERATORS:
-        raise ValueError(f"unknown generator {cfg.arch!r}; choose one of {sorted(GENERATORS)}")
+        raise ConfigError(f"unknown generator {cfg.arch!r}; choose one of {sorted(GENERATORS)}")
     return GENERATORS[cfg.arch](cfg)
 
 
 def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
     if cfg.arch not in DISCRIMINATORS:
-        raise ValueError(f"unknown discriminator {cfg.arch!r}; choose one of {sorted(DISCRIMINATORS)}")
+        raise ConfigError(f"unknown discriminator {cfg.arch!r}; choose one of {sorted(DISCRIMINATORS)}")
     return DISCRIMINATORS[cfg.arch](cfg)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..dataset import Pair
+from ..errors import ConfigError
 from ..images import read_rgb
 from ..masks import read_mask
 from ..schemes import ClassScheme
@@ -39,7 +40,7 @@ def reader_rng(seed: int, reader: str) -> np.random.Generator:
 def plan_session(mode: str, stems: list[str], checkpoints: list[str], trials: int, seed: int, reader: str) -> list[dict]:
     """One dict per trial; what the server keeps about it, truth included (never sent before the answer)."""
     if len(stems) < pairs_needed(mode, trials):
-        raise ValueError(f"{trials} trials in {mode} mode need {pairs_needed(mode, trials)} distinct pairs; the data has {len(stems)}")
+        raise ConfigError(f"{trials} trials in {mode} mode need {pairs_needed(mode, trials)} distinct pairs; the data has {len(stems)}")
     rng = reader_rng(seed, reader)
     order = [stems[i] for i in rng.permutation(len(stems))]
     models = [checkpoints[i % len(checkpoints)] for i in range(trials)]  # each checkpoint equally often

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import PathGANError
 from ..paths import RUNS_DIR
+from .design import ANSWERS, truth
 
 DEFAULT_DB = RUNS_DIR / "reading" / "studies.sqlite"  # runs/ is git-ignored; a Space points --db at persistent storage
 
@@ -44,7 +46,7 @@ def study_code() -> str:
     return code
 
 
-class StudyError(ValueError):
+class StudyError(PathGANError, ValueError):
     """A request the study cannot take; the message says why, and nothing was written."""
 
 
@@ -178,8 +180,10 @@ class StudyStore:
         with self._transaction() as db:
             db.execute("UPDATE trials SET shown = ? WHERE session = ? AND idx = ? AND shown IS NULL", (time.time(), session.id, idx))
 
-    def answer(self, session: Session, idx: int, choice: str, correct: bool, confidence: int | None) -> None:
-        """Write one answer in its own transaction; a second answer to the same trial, or any after the end, is refused."""
+    def answer(self, session: Session, idx: int, choice: str, confidence: int | None = None) -> bool:
+        """Write one answer in its own transaction and return whether it was correct, judged against the trial's plan
+        here, where the truth lives. A second answer to the same trial, any after the end, or a choice the mode does
+        not offer is refused."""
         with self._transaction() as db:
             finished = db.execute("SELECT finished FROM sessions WHERE id = ?", (session.id,)).fetchone()[0]
             if finished is not None:
@@ -189,15 +193,20 @@ class StudyStore:
                 raise StudyError(f"trial {idx + 1} was already answered; its first answer stands")
             if idx > done:
                 raise StudyError(f"trial {idx + 1} is not the current one (trial {done + 1} is)")
-            shown = db.execute("SELECT shown FROM trials WHERE session = ? AND idx = ?", (session.id, idx)).fetchone()
-            if shown is None:
+            row = db.execute("SELECT plan, shown FROM trials WHERE session = ? AND idx = ?", (session.id, idx)).fetchone()
+            if row is None:
                 raise StudyError(f"trial {idx + 1} does not exist in this session")
+            plan, shown = json.loads(row[0]), row[1]
+            if choice not in ANSWERS[plan["mode"]]:
+                raise StudyError(f"answer with one of {', '.join(ANSWERS[plan['mode']])}")
+            correct = choice == truth(plan)
             now = time.time()
             db.execute("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (session.id, idx, choice, int(correct), confidence, now - shown[0] if shown[0] else None, now))
+                       (session.id, idx, choice, int(correct), confidence, now - shown if shown else None, now))
             total = db.execute("SELECT COUNT(*) FROM trials WHERE session = ?", (session.id,)).fetchone()[0]
             if idx + 1 == total:
                 db.execute("UPDATE sessions SET finished = ? WHERE id = ?", (now, session.id))
+        return correct
 
     def answers(self, code: str, session: Session | None = None) -> list[dict]:
         """Every answer of a study (or of one session) with its trial's plan, truth included: for the owner's results,

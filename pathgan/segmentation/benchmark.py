@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ..checkpoint import file_sha256, read_config
-from ..dataset import checkpoint_data_scheme, scan_dataset
+from ..checkpoint import CheckpointConfig
+from ..dataset import DatasetError, checkpoint_data_scheme, scan_dataset
+from ..errors import ConfigError
+from ..hashing import file_sha256
 from ..layouts import random_layout_with_instances
 from ..paths import RUNS_DIR, dataset_folder
 from ..schemes import check_same_classes
@@ -59,7 +61,7 @@ class BenchmarkConfig:
         except ValueError:
             fractions = []
         if not fractions or not all(0 < f <= 1 for f in fractions):
-            raise ValueError(f"--fractions takes fractions in (0, 1], comma-separated, e.g. 0.1,0.25; got {self.fractions!r}")
+            raise ConfigError(f"--fractions takes fractions in (0, 1], comma-separated, e.g. 0.1,0.25; got {self.fractions!r}")
         return fractions
 
 
@@ -86,21 +88,21 @@ def score_segmenter(model, test: list[SegPair], class_names: list[str]) -> dict:
 
 def checkpoint_record(path: Path, test_split: str) -> dict:
     """What the report keeps of a checkpoint: file hash and provenance. One trained on the test split is refused."""
-    prov = read_config(path).get("provenance") or {}
+    prov = CheckpointConfig.read(path).provenance
     if prov.get("split") == test_split or (prov.get("dataset") or {}).get("split") == test_split:
-        raise ValueError(f"{path} was trained on the '{test_split}' split, which the benchmark scores on; "
-                         f"benchmark a checkpoint trained on other data")
+        raise ConfigError(f"{path} was trained on the '{test_split}' split, which the benchmark scores on; "
+                          f"benchmark a checkpoint trained on other data")
     return {"path": str(path), "sha256": file_sha256(path),
             "provenance": {k: prov.get(k) for k in ("data", "dataset", "split", "steps", "disc", "commit", "device", "base_checkpoint") if k in prov}}
 
 
 def run_benchmark(checkpoints: list[str | Path], cfg: BenchmarkConfig, seg: SegmenterConfig, command: str | None = None, log=print) -> dict:
     if not checkpoints:
-        raise ValueError("name at least one checkpoint (--checkpoints A.safetensors [B.safetensors ...])")
+        raise ConfigError("name at least one checkpoint (--checkpoints A.safetensors [B.safetensors ...])")
     t_all = time.perf_counter()
     fractions, seeds = cfg.fraction_list(), parse_seeds(cfg.seeds, unique=True)
     if cfg.synthetic_ratio <= 0:
-        raise ValueError(f"--synthetic-ratio must be positive, got {cfg.synthetic_ratio}")
+        raise ConfigError(f"--synthetic-ratio must be positive, got {cfg.synthetic_ratio}")
     seg.widths()  # a bad --seg-channels fails here, before any synthesis or training
     paths = [Path(c) for c in checkpoints]
     records = {p.stem: checkpoint_record(p, cfg.test_split) for p in paths}
@@ -113,7 +115,7 @@ def run_benchmark(checkpoints: list[str | Path], cfg: BenchmarkConfig, seg: Segm
     train_scan = scan_dataset(root, cfg.split, scheme).raise_if_problems()
     test = read_pairs(scan_dataset(root, cfg.test_split, scheme).raise_if_problems())
     if not test:
-        raise ValueError(f"{root}: split '{cfg.test_split}' has no pairs to score on")
+        raise DatasetError(f"{root}: split '{cfg.test_split}' has no pairs to score on")
     names = list(first.scheme.names[1:])
     stems = [p.stem for p in train_scan.pairs]
     runs, sizes = [], {}

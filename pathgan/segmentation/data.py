@@ -6,7 +6,8 @@ import re
 import numpy as np
 from PIL import Image
 
-from ..dataset import DatasetScan
+from ..dataset import DatasetError, DatasetScan
+from ..errors import ConfigError
 from ..images import read_rgb
 from ..masks import read_mask
 from .segmenter import SegPair
@@ -26,9 +27,9 @@ def read_instances(path) -> np.ndarray:
         with Image.open(path) as im:
             inst = np.asarray(im)
     except OSError as e:
-        raise ValueError(f"{path}: not a readable instance map ({e})") from None
+        raise DatasetError(f"{path}: not a readable instance map ({e})") from None
     if inst.ndim != 2:
-        raise ValueError(f"{path}: an instance map has one channel (nucleus ids), this one has shape {inst.shape}")
+        raise DatasetError(f"{path}: an instance map has one channel (nucleus ids), this one has shape {inst.shape}")
     return inst.astype(np.int32)
 
 
@@ -44,7 +45,7 @@ def choose_sources(stems: list[str], fraction: float, seed: int) -> set[str]:
     """Stems of a `fraction` of the source tiles (at least one), drawn with `seed`. One permutation serves every
     fraction, so a smaller fraction's tiles are always inside a larger one's."""
     if not 0 < fraction <= 1:
-        raise ValueError(f"a fraction of the training tiles is in (0, 1], got {fraction}")
+        raise ConfigError(f"a fraction of the training tiles is in (0, 1], got {fraction}")
     sources = sorted({source_tile(s) for s in stems})
     order = [sources[i] for i in np.random.default_rng([seed, 0xF8AC]).permutation(len(sources))]
     chosen = set(order[: max(1, round(fraction * len(sources)))])

@@ -15,7 +15,7 @@ import numpy as np
 from safetensors.torch import load_file, save_file
 
 from ..dataset import DatasetScan, dataset_fingerprint
-from ..metrics import cache_dir
+from ..paths import cache_dir
 from .data import read_pairs
 from .scores import SegmentationScores
 from .segmenter import SegmenterConfig, build_segmenter, predict_classes, train_segmenter

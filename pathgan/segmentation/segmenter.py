@@ -14,6 +14,8 @@ from monai.losses import DiceCELoss
 from monai.networks.nets import UNet
 from torch import nn
 
+from ..dataset import DatasetError
+from ..errors import ConfigError
 from ..tensors import image_to_tensor
 
 
@@ -31,7 +33,7 @@ class SegmenterConfig:
         except ValueError:
             widths = ()
         if len(widths) < 2 or min(widths) < 1:
-            raise ValueError(f"--seg-channels takes two or more positive widths, e.g. 16,32,64; got {self.seg_channels!r}")
+            raise ConfigError(f"--seg-channels takes two or more positive widths, e.g. 16,32,64; got {self.seg_channels!r}")
         return widths
 
     def to_dict(self) -> dict:
@@ -67,7 +69,7 @@ def _augmented_crop(pair: SegPair, crop: int, rng: np.random.Generator) -> tuple
 def train_segmenter(pairs: list[SegPair], num_classes: int, cfg: SegmenterConfig, seed: int = 0, log=None) -> nn.Module:
     """Train from scratch on `pairs`; the same pairs, config and seed give the same weights."""
     if not pairs:
-        raise ValueError("the segmenter needs at least one training pair")
+        raise DatasetError("the segmenter needs at least one training pair")
     torch.manual_seed(seed)
     model = build_segmenter(num_classes, cfg)
     rng = np.random.default_rng([seed, 0x5E6])

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..dataclass_cli import dataclass_from_dict
+from ..errors import ConfigError
 from ..models import DiscriminatorConfig, GeneratorConfig
 
 
@@ -56,6 +57,20 @@ class TrainConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
 
+    def validate(self) -> "TrainConfig":
+        """Refuse settings that cannot train, before any data is read; returns self."""
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be 1 or more, not {self.batch_size}")
+        if self.data_workers < 0:
+            raise ConfigError(f"--data-workers must be 0 or more, not {self.data_workers}")
+        if not 0 <= self.lr_decay_steps <= self.steps:
+            raise ConfigError(f"--lr-decay-steps must be between 0 and --steps ({self.steps}), not {self.lr_decay_steps}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"--ema-decay must be in [0, 1), not {self.ema_decay}")
+        if self.class_map and not self.init_generator:
+            raise ConfigError("--class-map maps your classes onto a starting generator's: give --init-generator too")
+        return self
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -72,4 +87,9 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except FileNotFoundError:
+            raise ConfigError(f"cannot resume: {path} does not exist (was the run started with --out {Path(path).parent}?)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not a readable run config ({e})") from None

@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -17,21 +17,23 @@ from torch import nn
 from tqdm import tqdm
 
 from ..compression_matching import read_compression
-from ..checkpoint import CheckpointError, atomic_write, file_sha256, load_generator, provenance_steps, read_config, save_generator
+from ..checkpoint import CheckpointConfig, CheckpointError, atomic_write, load_generator, save_generator
 from ..devices import autocast, describe_device, fast_memory_format, resolve_precision
-from ..dataset import PairedDataset, dataset_fingerprint, held_out, scan_dataset
+from ..dataset import DatasetScan, PairedDataset, dataset_fingerprint, held_out, scan_dataset
+from ..errors import ConfigError, PathGANError
+from ..hashing import file_sha256
 from ..images import read_rgb
 from ..masks import read_mask
 from ..models import build_discriminator, build_generator
 from ..paths import PROJECT_ROOT
-from ..schemes import ClassMap, ClassScheme, suggested_class_map
+from ..schemes import ClassMap, ClassScheme, SchemeMismatch, check_same_classes, suggested_class_map
 from ..seeds import torch_generator
 from ..synthesis import Synthesizer
 from ..tensors import image_to_tensor, tensor_to_images
 from ..tiling import TILE
 from .config import TrainConfig
 from .distributed import init_distributed, shutdown
-from .losses import feature_matching_loss, gan_loss, mode_seeking_loss
+from .losses import GeneratorLoss, gan_loss
 from .samples import sample_grid, write_sample_grid
 
 STATE_FILE = "train_state.pt"
@@ -41,7 +43,7 @@ RAW_GENERATOR_FILE = "generator-raw.safetensors"  # written beside the moving av
 DISCRIMINATOR_FILE = "discriminator.safetensors"  # so a later fine-tune can start from the critic the generator knows
 
 
-class TrainingError(RuntimeError):
+class TrainingError(PathGANError, RuntimeError):
     """Training stopped for a reason the user must act on."""
 
 
@@ -55,14 +57,6 @@ def init_weights(module: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
-
-
-def recorded_steps(checkpoint: str | Path) -> int | None:
-    """The steps behind a checkpoint, its own base's included, where its provenance records them."""
-    try:
-        return provenance_steps(read_config(checkpoint).get("provenance") or {})
-    except CheckpointError:
-        return None  # loading the generator reports what is wrong with the file
 
 
 def batch_indices(n: int, global_batch: int, seed: int, step: int) -> tuple[int, list[int]]:
@@ -101,122 +95,154 @@ def git_commit() -> str:
         return "unknown"
 
 
+@dataclass(frozen=True)
+class StartingPoint:
+    """The generator a run starts from (--init-generator), read once: its config, file hash and, for a fresh run, weights."""
+    path: Path
+    config: CheckpointConfig
+    sha256: str
+    generator: nn.Module | None  # None when resuming: the run's own state holds the weights
+
+    @classmethod
+    def read(cls, path: str | Path, with_weights: bool) -> "StartingPoint":
+        path = Path(path)
+        generator, config = load_generator(path) if with_weights else (None, CheckpointConfig.read(path))
+        return cls(path, config, file_sha256(path), generator)
+
+    def provenance(self) -> dict:
+        return {"path": str(self.path), "sha256": self.sha256}
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, resume: bool = False):
+    """One training run. The constructor checks everything it can before step 1, in the order of its steps below."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False, scan: DatasetScan | None = None):
         self.dist, self.device = init_distributed(cfg.device)
         self.out = Path(cfg.out)
+        self.cfg = self._settings(cfg, resume)
+        self.local_batch = self.cfg.batch_size // self.dist.world
+        self.base = StartingPoint.read(self.cfg.init_generator, with_weights=not resume) if self.cfg.init_generator else None
+        self._read_data(scan)
+        self._fit_networks_to_data()
+        self._build_networks(resume)
+        self._place_on_device()
+        self._build_optimizers()
+        self.step = 0
+        self.wall_time = 0.0
+        if resume:
+            self._load_state(self.out / STATE_FILE)
+        self._wrap_for_training()
+        self._stop_signal = None
+        self._last_saved = self.step  # named in the NaN message, so defined before any step runs
+
+    # ---- construction, step by step -------------------------------------------------------
+    def _settings(self, cfg: TrainConfig, resume: bool) -> TrainConfig:
+        """The run's config (a resumed run's own, with the new step count and device), checked."""
         if resume:
             saved = TrainConfig.load(self.out / CONFIG_FILE)
             cfg = replace(saved, steps=cfg.steps, device=cfg.device, out=cfg.out, scheme=cfg.scheme or saved.scheme)
-        self.cfg = cfg
+        cfg.validate()
         if cfg.batch_size % self.dist.world:
-            raise ValueError(f"--batch-size {cfg.batch_size} must be divisible by the {self.dist.world} processes")
-        self.local_batch = cfg.batch_size // self.dist.world
+            raise ConfigError(f"--batch-size {cfg.batch_size} must be divisible by the {self.dist.world} processes")
+        return cfg
 
-        # Every problem in the data is reported before step 1.
-        scan = scan_dataset(cfg.data, cfg.split, cfg.scheme or None)
+    def _read_data(self, scan: DatasetScan | None) -> None:
+        """Every problem in the data is reported before step 1; what training will see is printed."""
+        cfg = self.cfg
+        scan = scan or scan_dataset(cfg.data, cfg.split, cfg.scheme or None)
         scan.pairs, self.held_out = held_out(scan.pairs, cfg.holdout_every)  # judged on afterwards, never trained on
-        self.class_map = self._class_map(cfg, scan.scheme)
-        if cfg.data_workers < 0:
-            raise ValueError(f"--data-workers must be 0 or more, not {cfg.data_workers}")
+        self.class_map = self._class_map(scan.scheme)
         self.data = PairedDataset(scan, augment=cfg.augment, seed=cfg.seed, class_map=self.class_map, in_memory=cfg.data_workers == 0)
         self._loader, self._loader_step = None, None
-        if self.dist.is_main:  # what training will see, before step 1
+        if self.dist.is_main:
             lines, warnings = self.data.summary(Path(cfg.data), cfg.split)
             if self.held_out:
                 lines.append(f"  held out of training (every {cfg.holdout_every}th {cfg.split} pair): {len(self.held_out)} pair{'s' if len(self.held_out) != 1 else ''}, "
                              f"{', '.join(p.stem for p in self.held_out[:6])}{', ...' if len(self.held_out) > 6 else ''}")
             print("\n".join(lines + [f"warning: {w}" for w in warnings]), flush=True)
         self.dataset = dataset_fingerprint(scan)  # provenance: which data, whatever folder it was read from
-        self.base = {"path": str(cfg.init_generator), "sha256": file_sha256(cfg.init_generator)} if cfg.init_generator else None
-        self.base_steps = recorded_steps(cfg.init_generator) if cfg.init_generator else None
         if len(self.data) < cfg.batch_size:
-            raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
+            raise ConfigError(f"--batch-size {cfg.batch_size} is larger than the {len(self.data)} training pairs")
         self.scheme = scan.scheme
         self.codec = None
         if cfg.critic_codec:
             self.codec = read_compression([p.image_path for p in scan.pairs], {"split": cfg.split})
             if self.codec is None:
-                raise ValueError(f"--critic-codec: most {cfg.split} tiles in {cfg.data} are stored losslessly, so there is no codec to "
-                                 "show the discriminator; train without it")
-        init = None
-        if cfg.init_generator and not resume:
-            try:
-                init, _, _ = load_generator(cfg.init_generator, expect_scheme=None if self.class_map else self.scheme)
-            except CheckpointError as e:
-                if "trained for" not in str(e):
-                    raise
-                base_scheme = ClassScheme.from_dict(read_config(cfg.init_generator)["scheme"])
-                raise CheckpointError(f"{e}, or map your classes onto its with --class-map, e.g. "
-                                      f"{suggested_class_map(self.scheme, base_scheme)}") from None
-            cfg = replace(cfg, generator=init.cfg)
-        network_classes = self.class_map.target.num_classes if self.class_map else self.scheme.num_classes
-        gcfg = replace(cfg.generator, num_classes=network_classes)
-        dcfg = replace(cfg.discriminator, num_classes=network_classes)
-        self.cfg = cfg = replace(cfg, generator=gcfg, discriminator=dcfg)
+                raise ConfigError(f"--critic-codec: most {cfg.split} tiles in {cfg.data} are stored losslessly, so there is no codec to "
+                                  "show the discriminator; train without it")
 
+    def _class_map(self, data_scheme: ClassScheme) -> ClassMap | None:
+        """The map from the data's classes to the starting generator's, when they differ (--class-map)."""
+        if not self.cfg.class_map:
+            return None
+        return ClassMap.parse(self.cfg.class_map, data_scheme, self.base.config.scheme)
+
+    def _fit_networks_to_data(self) -> None:
+        """The networks' sizes: a starting generator's architecture, and as many input classes as the network's classes."""
+        cfg = self.cfg
+        if self.base is not None and self.base.generator is not None:
+            if self.class_map is None:
+                try:
+                    check_same_classes(self.base.config.scheme, self.scheme, str(self.base.path), "the data")
+                except SchemeMismatch as e:
+                    raise CheckpointError(f"{e}, or map your classes onto its with --class-map, e.g. "
+                                          f"{suggested_class_map(self.scheme, self.base.config.scheme)}") from None
+            cfg = replace(cfg, generator=self.base.generator.cfg)
+        network_classes = self.class_map.target.num_classes if self.class_map else self.scheme.num_classes
+        self.cfg = replace(cfg, generator=replace(cfg.generator, num_classes=network_classes),
+                           discriminator=replace(cfg.discriminator, num_classes=network_classes))
+
+    def _build_networks(self, resume: bool) -> None:
+        """Seeded weights (pix2pix's initialisation), then the starting generator's and discriminator's where given."""
+        cfg = self.cfg
         torch.manual_seed(cfg.seed)
-        self.G = build_generator(gcfg)
-        self.D = build_discriminator(dcfg)
+        self.G = build_generator(cfg.generator)
+        self.D = build_discriminator(cfg.discriminator)
         init_weights(self.G)
-        if init is not None:
-            self.G.load_state_dict(init.state_dict())
+        if self.base is not None and self.base.generator is not None:
+            self.G.load_state_dict(self.base.generator.state_dict())
         init_weights(self.D)
         if cfg.init_discriminator and not resume:
             self._load_discriminator(cfg.init_discriminator)
-        cuda = self.device.type == "cuda"
-        if cuda:
+
+    def _place_on_device(self) -> None:
+        if self.device.type == "cuda":
             # CPU work is only data loading; several processes with all-core thread pools starved each
             # other 30-fold on a 16-core GPU host (5 vs 160 images/s).
             torch.set_num_threads(min(torch.get_num_threads(), 4))
-        self.precision = resolve_precision("auto" if cfg.bf16 else "fp32", self.device)
-        fmt = fast_memory_format(self.device, self.precision) if cfg.channels_last else torch.contiguous_format
-        self.G.to(self.device, memory_format=fmt)
-        self.D.to(self.device, memory_format=fmt)
-        self.fmt = fmt
-        if not 0 <= cfg.lr_decay_steps <= cfg.steps:
-            raise ValueError(f"--lr-decay-steps must be between 0 and --steps ({cfg.steps}), not {cfg.lr_decay_steps}")
-        if not 0.0 <= cfg.ema_decay < 1.0:
-            raise ValueError(f"--ema-decay must be in [0, 1), not {cfg.ema_decay}")
+        self.precision = resolve_precision("auto" if self.cfg.bf16 else "fp32", self.device)
+        self.fmt = fast_memory_format(self.device, self.precision) if self.cfg.channels_last else torch.contiguous_format
+        self.G.to(self.device, memory_format=self.fmt)
+        self.D.to(self.device, memory_format=self.fmt)
+        self.autocast = autocast(self.device, self.precision)
+
+    def _build_optimizers(self) -> None:
+        cfg = self.cfg
         # The average is what gets saved and sampled: it smooths the step-to-step swings of GAN training.
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema_decay > 0 else None
         self.g_opt = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.d_opt = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        self.step = 0
-        self.wall_time = 0.0
-        if resume:
-            self._load_state(self.out / STATE_FILE)
+        self.generator_loss = GeneratorLoss(cfg.l1_weight, cfg.diversity_weight, cfg.feature_matching_weight)
 
+    def _wrap_for_training(self) -> None:
+        """What the steps run: DDP across processes, compiled when asked; saving and sampling use the plain modules."""
         self.G_train, self.D_train = self.G, self.D
         if self.dist.enabled:
-            ids = [self.device.index] if cuda else None
+            ids = [self.device.index] if self.device.type == "cuda" else None
             # Per-sample normalisation never mixes samples, so plain DDP matches one process exactly.
             # The innermost down conv feeds a 1x1 map that per-sample normalisation flattens to beta (as BatchNorm
             # does at the paper's batch size 1), so its weights get no gradient.
             self.G_train = nn.parallel.DistributedDataParallel(self.G, device_ids=ids, broadcast_buffers=False, find_unused_parameters=True)
             self.D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids, broadcast_buffers=False)
-        if cfg.compile:
+        if self.cfg.compile:
             self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
-        self.autocast = autocast(self.device, self.precision)
-        self._stop_signal = None
-        self._last_saved = self.step  # named in the NaN message, so defined before any step runs
-
-    @staticmethod
-    def _class_map(cfg: TrainConfig, data_scheme) -> ClassMap | None:
-        """The map from the data's classes to the starting generator's, when they differ (--class-map)."""
-        if not cfg.class_map:
-            return None
-        if not cfg.init_generator:
-            raise ValueError("--class-map maps your classes onto a starting generator's: give --init-generator too")
-        base = ClassScheme.from_dict(read_config(cfg.init_generator)["scheme"])
-        return ClassMap.parse(cfg.class_map, data_scheme, base)
 
     def _load_discriminator(self, path: str) -> None:
         try:
             state = load_file(path)
             self.D.load_state_dict(state)
         except (OSError, RuntimeError, SafetensorError) as e:
-            raise ValueError(f"{path}: not a discriminator for this {self.cfg.discriminator.arch} network ({e})") from None
+            raise CheckpointError(f"{path}: not a discriminator for this {self.cfg.discriminator.arch} network ({e})") from None
 
     # ---- state -------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -234,7 +260,7 @@ class Trainer:
 
     def _load_state(self, path: Path) -> None:
         if not path.exists():
-            raise ValueError(f"cannot resume: {path} does not exist (was the run started with --out {self.out}?)")
+            raise ConfigError(f"cannot resume: {path} does not exist (was the run started with --out {self.out}?)")
         state = torch.load(path, map_location="cpu", weights_only=True)
         self.G.load_state_dict(state["G"])
         if self.G_ema is not None:
@@ -258,12 +284,12 @@ class Trainer:
         provenance = {
             "data": str(self.cfg.data),
             "dataset": self.dataset,
-            **({"base_checkpoint": self.base, "class_map": self.class_map.describe()} if self.base and self.class_map else
-               {"base_checkpoint": self.base} if self.base else {}),
+            **({"base_checkpoint": self.base.provenance(), "class_map": self.class_map.describe()} if self.base and self.class_map else
+               {"base_checkpoint": self.base.provenance()} if self.base else {}),
             "split": self.cfg.split,
             **({"held_out": [p.stem for p in self.held_out]} if self.held_out else {}),
             "steps": self.step,
-            **({"total_steps": self.base_steps + self.step} if self.base_steps is not None else {}),  # with the base's
+            **({"total_steps": self.base.config.steps + self.step} if self.base and self.base.config.steps is not None else {}),  # with the base's
             "disc": self.cfg.discriminator.arch,
             "commit": git_commit(),
             "device": describe_device(self.device),
@@ -331,8 +357,7 @@ class Trainer:
         self._set_learning_rate()
         if self.step < cfg.d_warmup_steps:
             return self._discriminator_only_step(onehot, real, rngs)
-        diverse = cfg.diversity_weight > 0
-        if diverse:
+        if self.generator_loss.diverse:
             # Two noise draws per mask in one forward pass (DDP wants one forward per backward).
             onehot_g = torch.cat([onehot, onehot])
             rngs_g = rngs + [torch_generator(cfg.seed, self.step, p, 1) for p in positions] if rngs else None
@@ -343,30 +368,17 @@ class Trainer:
         fakes_seen = self._through_codec(fakes)  # what the critic sees; L1 and diversity use the network's own output
         loss_d = self._discriminator_update(onehot, real, fakes_seen[:n].detach())
 
-        # Generator: fool D, match the real tile in L1, and (optionally) keep noise draws apart.
         for p in self.D.parameters():
             p.requires_grad_(False)
         self.g_opt.zero_grad(set_to_none=True)
-        loss_fm = torch.zeros((), device=self.device)
-        with self.autocast:
-            if cfg.feature_matching_weight > 0:
-                logits_fake, feats_fake = self.D.forward_with_features(onehot_g, fakes_seen)
-                with torch.no_grad():
-                    _, feats_real = self.D.forward_with_features(onehot, real)
-                loss_fm = feature_matching_loss(feats_fake, feats_real)
-            else:
-                logits_fake = self.D(onehot_g, fakes_seen)
-        loss_gan = gan_loss(logits_fake, True)
-        loss_l1 = (fakes.float() - (torch.cat([real, real]) if diverse else real).float()).abs().mean()
-        loss_div = mode_seeking_loss(fakes[:n], fakes[n:]) if diverse else torch.zeros((), device=self.device)
-        loss_g = loss_gan + cfg.l1_weight * loss_l1 + cfg.diversity_weight * loss_div + cfg.feature_matching_weight * loss_fm
+        loss_g, terms = self.generator_loss(self.D, onehot, onehot_g, real, fakes, fakes_seen, self.autocast)
         self._check_finite(loss_g, "generator")
         loss_g.backward()
         self.g_opt.step()
         if self.G_ema is not None:
             self._update_ema()
         self.step += 1
-        return self._losses(loss_d, loss_gan, loss_l1, loss_div, loss_fm)
+        return self._losses(loss_d, terms.gan, terms.l1, terms.diversity, terms.feature_matching)
 
     def _through_codec(self, images: torch.Tensor) -> torch.Tensor:
         """With --critic-codec: the tiles as 8-bit images through the training tiles' JPEG encoding, with the gradient of the
@@ -443,8 +455,8 @@ class Trainer:
         if not self.dist.is_main:
             return None
         path = self.out / "samples" / f"step_{self.step:06d}.png"
-        synth = Synthesizer(self.exported_generator, self.scheme, self.device, {"class_map": self.class_map.to_dict()} if self.class_map else None,
-                            self.precision, memory_format=self.fmt)  # the training layout stays as it is
+        synth = Synthesizer(self.exported_generator, self.scheme, self.device, class_map=self.class_map, precision=self.precision,
+                            memory_format=self.fmt)  # the training layout stays as it is
         try:
             write_sample_grid(path, sample_grid(synth, *self._samples))
         finally:
