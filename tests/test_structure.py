@@ -65,6 +65,37 @@ def test_importing_pathgan_sets_no_gradio_variable_and_loads_no_gradio():
     assert out.stdout.split() == ["[]", "False"]
 
 
+def test_the_library_has_no_import_cycle():
+    """Imports run one way (the cache folder once sat in the metrics package and closed a loop through it); function-level
+    imports count too, since they only hide a loop."""
+    names = {".".join(p.relative_to(PROJECT_ROOT).with_suffix("").parts).removesuffix(".__init__"): (p, tree) for p, tree in modules()}
+    graph = {}
+    for name, (path, tree) in names.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module
+                deps |= {f"{module}.{a.name}" if f"{module}.{a.name}" in names else module for a in node.names} & names.keys()
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names} & names.keys()
+        graph[name] = deps - {name}
+
+    def in_a_loop(start: str) -> bool:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            name = todo.pop()
+            if name == start:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo += graph[name]
+        return False
+
+    assert [n for n in graph if in_a_loop(n)] == []
+
+
 @pytest.mark.parametrize("name", ["best_device", "tile_starts", "parse_seeds", "check_same_classes", "data_root", "command_line"])
 def test_each_rule_is_defined_once(name):
     homes = [str(p.relative_to(PROJECT_ROOT)) for p, tree in modules()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from .layers import NoiseInjection, PerSampleNorm, Rngs, SeededDropout, draw_normal
 
 
@@ -62,7 +63,7 @@ class UNetGenerator(nn.Module):
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
         if cfg.upsample not in ("deconv", "resize"):
-            raise ValueError(f"upsample must be 'deconv' or 'resize', not {cfg.upsample!r}")
+            raise ConfigError(f"upsample must be 'deconv' or 'resize', not {cfg.upsample!r}")
         self.cfg = cfg
         g = cfg.ngf
         down = [g, 2 * g, 4 * g] + [8 * g] * 5
