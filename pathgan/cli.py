@@ -12,6 +12,7 @@ COMMANDS = {
     "train": "train a generator against a PatchGAN or vanilla discriminator",
     "evaluate": "FID, KID, precision/recall, diversity and memorisation of a checkpoint",
     "fid": "FID and KID between two folders of images",
+    "tell": "what gives synthetic tiles away: the two-sample probe under blur, grey, JPEG, ... and per-class colour/texture",
     "finetune": "adapt a generator checkpoint to your own image/mask pairs (any class scheme, with --class-map)",
     "calibrate": "fit a checkpoint's colour calibration on its training split (writes a new file)",
     "curves": "FID, KID and seed diversity of a run's generator snapshots against training step",
