@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from . import __version__
 from .dataset import checkpoint_data_scheme, scan_dataset
+from .errors import ConfigError
 from .evaluation import EvaluationConfig, MetricsConfig
 from .images import read_rgb
 from .masks import read_mask
@@ -151,7 +152,7 @@ def parse_transforms(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in TRANSFORMS]
     if unknown:
-        raise ValueError(f"unknown transform(s) {', '.join(unknown)}; choose from {', '.join(TRANSFORMS)}")
+        raise ConfigError(f"unknown transform(s) {', '.join(unknown)}; choose from {', '.join(TRANSFORMS)}")
     return [BASELINE] + [n for n in dict.fromkeys(names) if n != BASELINE]
 
 
