@@ -29,8 +29,8 @@ let drawing = null;  // {x, y} of the last pointer position while a stroke is un
 let renderQueued = false;
 let written = props.value;  // the value this page last wrote or loaded: an update equal to it is not a load
 
-// What the browser test and benchmark read: one entry per preview shown, and per stroke its end-to-screen time.
-const stats = {previews: [], strokes: [], requests: 0, inFlight: 0, maxInFlight: 0};
+// What the browser test reads: per stroke its end-to-screen time and split, and the requests made.
+const stats = {strokes: [], requests: 0, inFlight: 0, maxInFlight: 0};
 root.maskCanvas = {
   stats,
   get ids() { return ids; },
@@ -185,6 +185,7 @@ function setMask(newW, newH, newIds) {
   ids = newIds;
   render();
   updateButtons();
+  updateInfo();
 }
 
 // ---- the value: a PNG of ids (first channel) inside the canvas value's JSON --------------------------------
@@ -218,6 +219,7 @@ function edited(strokeEnd) {
   written = encodeValue();
   props.value = written;
   updateButtons();
+  updateInfo();
   requestPreview(strokeEnd);
 }
 
@@ -287,7 +289,6 @@ async function sendPreview() {
     const entry = {request_ms: t2 - t1 - (t.server_ms || 0), server_ms: t.server_ms || 0,
                    synthesis_ms: t.synthesis_ms || 0, decode_ms: t3 - t2, seed: reply.seed};
     for (const end of covered) stats.strokes.push({...entry, page_ms: t1 - end, stroke_to_tile_ms: t3 - end});
-    stats.previews.push({...entry, strokes: covered.length});
     tileImg.dataset.seed = reply.seed;
     previewNote.textContent = `${reply.summary} · shown ${Math.round(t3 - (covered.length ? covered[covered.length - 1] : t1))} ms after ${covered.length ? "the stroke" : "the request"}`;
     previewNote.classList.remove("error");
@@ -350,6 +351,10 @@ function updateButtons() {
   for (const b of root.querySelectorAll("[data-tool]")) b.setAttribute("aria-pressed", String(b.dataset.tool === tool));
   root.querySelector("[data-act='undo']").disabled = !undoStack.length;
   root.querySelector("[data-act='redo']").disabled = !redoStack.length;
+}
+
+// The mask's size and class shares under the canvas: counted once per edit, not on every button change.
+function updateInfo() {
   const counts = new Map();
   for (let i = 0; i < ids.length; i++) if (ids[i]) counts.set(ids[i], (counts.get(ids[i]) || 0) + 1);
   const shares = [...counts.entries()].sort((a, b) => a[0] - b[0])

@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..layouts import random_layout
 from ..masks import MaskError, ids_to_palette, read_mask, remap_ids
 from ..paths import ASSETS_DIR
-from ..schemes import CONSEP, ClassScheme, SchemeError
+from ..schemes import CONSEP, ClassScheme
 from ..seeds import MAX_SEED, consecutive_seeds
 from .checkpoints_index import CheckpointCatalog, CheckpointEntry
 from .errors import UserError
@@ -79,7 +79,7 @@ class SynthesizeTab:
         """A canvas value -> (ids, the scheme it was drawn in), whatever it holds, background only included."""
         try:
             return read_canvas(value, self.max_side)
-        except (MaskError, SchemeError) as e:
+        except MaskError as e:  # read_canvas words a bad scheme as a MaskError too
             raise UserError(str(e)) from None
 
     def mask_from_canvas(self, value, scheme: ClassScheme) -> np.ndarray:
