@@ -8,6 +8,7 @@ from pathlib import Path
 from ..dataclass_cli import dataclass_from_dict
 from ..errors import ConfigError
 from ..models import DiscriminatorConfig, GeneratorConfig
+from .diffaugment import parse_policy
 
 
 def _f(default, help_text, **kw):
@@ -53,6 +54,10 @@ class TrainConfig:
     ema_decay: float = _f(0.0, "keep an exponential moving average of the generator weights with this per-step decay (e.g. 0.995) and save the average; 0: off")
     critic_codec: bool = _f(False, "show the discriminator the generated tiles through the training tiles' own JPEG encoding (read from the "
                             "files), with a straight-through gradient, so it cannot tell them from real tiles by codec artefacts alone")
+    diffaugment: str = _f("", "DiffAugment: transforms, comma-separated, applied alike to real and generated pairs before the "
+                          "discriminator (color, translation, cutout); geometric ones move the mask with its image; empty: off")
+    r1_gamma: float = _f(0.0, "R1 penalty on the discriminator: gamma/2 times the squared gradient of each real tile's mean logit "
+                         "with respect to the tile, every step; 0: off")
     lr_decay_steps: int = _f(0, "decay both learning rates linearly to zero over the last N of --steps (pix2pix's 'linear' policy); 0: constant")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
@@ -67,6 +72,10 @@ class TrainConfig:
             raise ConfigError(f"--lr-decay-steps must be between 0 and --steps ({self.steps}), not {self.lr_decay_steps}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"--ema-decay must be in [0, 1), not {self.ema_decay}")
+        if self.r1_gamma < 0:
+            raise ConfigError(f"--r1-gamma must be 0 or more, not {self.r1_gamma}")
+        if parse_policy(self.diffaugment) and self.feature_matching_weight > 0:
+            raise ConfigError("--diffaugment with --feature-matching-weight would match features of differently transformed tiles; use one")
         if self.class_map and not self.init_generator:
             raise ConfigError("--class-map maps your classes onto a starting generator's: give --init-generator too")
         return self

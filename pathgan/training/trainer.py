@@ -32,6 +32,7 @@ from ..synthesis import Synthesizer
 from ..tensors import image_to_tensor, tensor_to_images
 from ..tiling import TILE
 from .config import TrainConfig
+from .diffaugment import AugmentedCritic, parse_policy
 from .distributed import init_distributed, shutdown
 from .losses import GeneratorLoss, gan_loss
 from .samples import sample_grid, write_sample_grid
@@ -144,6 +145,9 @@ class Trainer:
         cfg.validate()
         if cfg.batch_size % self.dist.world:
             raise ConfigError(f"--batch-size {cfg.batch_size} must be divisible by the {self.dist.world} processes")
+        if cfg.r1_gamma > 0 and self.dist.enabled:
+            raise ConfigError("--r1-gamma differentiates the discriminator twice, which DistributedDataParallel does not support; "
+                              "train with one process")
         return cfg
 
     def _read_data(self, scan: DatasetScan | None) -> None:
@@ -236,6 +240,10 @@ class Trainer:
             self.D_train = nn.parallel.DistributedDataParallel(self.D, device_ids=ids, broadcast_buffers=False)
         if self.cfg.compile:
             self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
+        # What judges the tiles: the discriminator, seen through DiffAugment when asked (its update and the generator's).
+        policy = parse_policy(self.cfg.diffaugment)
+        self.critic_train = AugmentedCritic(self.D_train, policy) if policy else self.D_train
+        self.critic = AugmentedCritic(self.D, policy) if policy else self.D
 
     def _load_discriminator(self, path: str) -> None:
         try:
@@ -371,7 +379,7 @@ class Trainer:
         for p in self.D.parameters():
             p.requires_grad_(False)
         self.g_opt.zero_grad(set_to_none=True)
-        loss_g, terms = self.generator_loss(self.D, onehot, onehot_g, real, fakes, fakes_seen, self.autocast)
+        loss_g, terms = self.generator_loss(self.critic, onehot, onehot_g, real, fakes, fakes_seen, self.autocast)
         self._check_finite(loss_g, "generator")
         loss_g.backward()
         self.g_opt.step()
@@ -411,12 +419,23 @@ class Trainer:
             p.requires_grad_(True)
         self.d_opt.zero_grad(set_to_none=True)
         with self.autocast:
-            logits = self.D_train(torch.cat([onehot, onehot]), torch.cat([real, fake]))
+            logits = self.critic_train(torch.cat([onehot, onehot]), torch.cat([real, fake]))
         loss_d = 0.5 * (gan_loss(logits[:n], True) + gan_loss(logits[n:], False))
         self._check_finite(loss_d, "discriminator")
-        loss_d.backward()
+        (loss_d + self._r1_penalty(onehot, real) if self.cfg.r1_gamma > 0 else loss_d).backward()
         self.d_opt.step()
         return loss_d
+
+    def _r1_penalty(self, onehot: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """R1 (Mescheder et al. 2018): gamma/2 E|grad_x D(mask, x)|^2 on the real tiles, in fp32 since it is differentiated
+        twice. D is each tile's mean logit, so gamma means the same for PatchGAN's 30x30 map as for vanilla's one logit.
+        Only the image gets the gradient: the mask is the condition, not a sample."""
+        real = real.detach().float().requires_grad_(True)
+        logits = self.D_train(onehot.float(), real)
+        (grad,) = torch.autograd.grad(logits.flatten(1).mean(1).sum(), real, create_graph=True)
+        penalty = 0.5 * self.cfg.r1_gamma * grad.square().flatten(1).sum(1).mean()
+        self._check_finite(penalty, "R1")
+        return penalty
 
     def _discriminator_only_step(self, onehot: torch.Tensor, real: torch.Tensor, rngs) -> dict:
         with torch.no_grad(), self.autocast:
