@@ -340,3 +340,66 @@ def test_cpu_training_runs_bf16_and_channels_last_where_the_cpu_has_bf16_units(m
         assert a["loss_l1"] == pytest.approx(b["loss_l1"], rel=0.02) and a["loss_d"] == pytest.approx(b["loss_d"], abs=0.02)
     assert any(a[k] != b[k] for a, b in zip(metrics, reference) for k in ("loss_d", "loss_g_gan", "loss_l1")), "bf16 did not run"
     assert load_generator(tmp_path / "fast" / "generator.safetensors")[1].provenance["precision"] == "bf16"
+
+
+def test_diffaugment_shows_the_critic_transformed_pairs_and_resumes_exactly(mini_dataset, tmp_path, monkeypatch):
+    policy = "color,translation,cutout"
+    t = Trainer(tiny_config(mini_dataset, tmp_path / "seen", 1, diffaugment=policy))
+    seen = []
+    forward = t.D.forward
+    monkeypatch.setattr(t.D, "forward", lambda onehot, image: seen.append(onehot.detach().clone()) or forward(onehot, image))
+    t.train_step()
+    # Cutout blanks whole pixels of the mask, which a one-hot mask never has; both turns (critic's, generator's) are augmented.
+    assert len(seen) == 2 and all((s.sum(1) == 0).any() for s in seen)
+    straight = Trainer(tiny_config(mini_dataset, tmp_path / "a", 6, diffaugment=policy))
+    straight.run()
+    Trainer(tiny_config(mini_dataset, tmp_path / "b", 3, diffaugment=policy)).run()
+    resumed = Trainer(tiny_config(mini_dataset, tmp_path / "b", 6, diffaugment=policy), resume=True)
+    resumed.run()
+    assert_same_weights(straight.G, resumed.G)
+    assert_same_weights(straight.D, resumed.D)
+
+
+def test_diffaugment_settings_are_checked(mini_dataset, tmp_path):
+    with pytest.raises(ValueError, match="unknown transform 'flip'"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "a", 1, diffaugment="flip"))
+    with pytest.raises(ValueError, match="--diffaugment with --feature-matching-weight"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "b", 1, diffaugment="color", feature_matching_weight=1.0))
+
+
+def test_r1_penalty_is_half_gamma_times_the_squared_input_gradient(mini_dataset, tmp_path):
+    t = Trainer(tiny_config(mini_dataset, tmp_path / "a", 1, r1_gamma=4.0))
+    onehot, real, _, _ = t._batch()
+    x = real.detach().float().requires_grad_(True)
+    mean_logits = t.D(onehot.float(), x).flatten(1).mean(1)
+    (grad,) = torch.autograd.grad(mean_logits.sum(), x)
+    expected = 0.5 * 4.0 * grad.square().flatten(1).sum(1).mean()
+    assert torch.allclose(t._r1_penalty(onehot, real), expected, rtol=1e-5)
+    # It enters the critic's update: the same step without it leaves a different discriminator.
+    with_r1 = Trainer(tiny_config(mini_dataset, tmp_path / "b", 2, r1_gamma=4.0))
+    with_r1.run()
+    without = Trainer(tiny_config(mini_dataset, tmp_path / "c", 2))
+    without.run()
+    assert any(not torch.equal(a, b) for a, b in zip(with_r1.D.parameters(), without.D.parameters()))
+    with pytest.raises(ValueError, match="--r1-gamma must be 0 or more"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "d", 1, r1_gamma=-1.0))
+
+
+def test_spade_added_to_a_trained_generator_starts_as_it_and_then_learns(mini_dataset, tmp_path):
+    base = Trainer(tiny_config(mini_dataset, tmp_path / "base", 2))
+    base.run()
+    cfg = tiny_config(mini_dataset, tmp_path / "spade", 2, init_generator=str(tmp_path / "base" / "generator.safetensors"))
+    cfg.generator.decoder_norm = "spade"
+    t = Trainer(cfg)
+    assert t.cfg.generator.decoder_norm == "spade" and t.cfg.generator.ngf == 4
+    modulation = [m for m in t.G.modules() if type(m).__name__ == "MaskModulation"]
+    assert len(modulation) == 7 and all(m.gamma.weight.abs().sum() == 0 for m in modulation)  # init_weights kept the zero start
+    onehot, _, _, _ = t._batch()
+    from pathgan.seeds import torch_generator
+    same = [torch_generator(5, i) for i in range(len(onehot))], [torch_generator(5, i) for i in range(len(onehot))]
+    with torch.no_grad():
+        assert torch.equal(t.G(onehot, same[0]), base.G(onehot, same[1]))
+    t.run()
+    assert any(m.gamma.weight.abs().sum() > 0 for m in modulation)  # the mask's scale and shift get trained
+    g, config = load_generator(tmp_path / "spade" / "generator.safetensors")  # and the file says what it holds
+    assert config.generator.decoder_norm == "spade" and len([m for m in g.modules() if type(m).__name__ == "MaskModulation"]) == 7

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
@@ -19,6 +20,9 @@ class GeneratorConfig:
     deep_noise: int = field(default=7, metadata={"help": "decoder blocks, innermost first, with injected per-pixel noise; 0 is the paper exactly"})
     upsample: str = field(default="deconv", metadata={"choices": ("deconv", "resize"), "help": "deconv: the paper's 4x4 transposed conv; resize: nearest x2 + 3x3 conv, free of checkerboards"})
     dropout: float = field(default=0.5, metadata={"help": "dropout on the first three decoder blocks, on at inference too (seeded)"})
+    decoder_norm: str = field(default="batch", metadata={"choices": ("batch", "spade"), "help": "batch: the paper's normalisation in the "
+                              "decoder; spade: the same, then scaled and shifted per pixel by the mask (SPADE, Park et al. 2019), starting "
+                              "as the identity so it can be added to a trained generator"})
 
 
 class _Down(nn.Module):
@@ -32,20 +36,44 @@ class _Down(nn.Module):
         return self.act(self.norm(self.conv(x)))
 
 
+class MaskModulation(nn.Module):
+    """SPADE's per-pixel scale and shift from the mask: x * (1 + gamma(mask)) + beta(mask), with the mask resized (nearest)
+    to x. The gamma and beta convs start at zero, so a generator gains this layer without changing its output."""
+
+    keeps_its_init = True  # the trainer's pix2pix initialisation must not undo the zero start
+
+    def __init__(self, num_classes: int, channels: int, hidden: int):
+        super().__init__()
+        self.shared = nn.Sequential(nn.Conv2d(num_classes, hidden, 3, 1, 1), nn.ReLU())
+        self.gamma = nn.Conv2d(hidden, channels, 3, 1, 1)
+        self.beta = nn.Conv2d(hidden, channels, 3, 1, 1)
+        for conv in (self.gamma, self.beta):
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        mask = F.interpolate(onehot.to(x.dtype), size=x.shape[2:], mode="nearest")
+        h = self.shared(mask)
+        return x * (1 + self.gamma(h)) + self.beta(h)
+
+
 class _Up(nn.Module):
-    def __init__(self, cin: int, cout: int, dropout: float, noise: bool, upsample: str):
+    def __init__(self, cin: int, cout: int, dropout: float, noise: bool, upsample: str, modulation: MaskModulation | None = None):
         super().__init__()
         if upsample == "deconv":
             self.conv = nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
         else:
             self.conv = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=False))
         self.norm = PerSampleNorm(cout, eps=1e-3, momentum=0.01)
+        self.modulation = modulation
         self.noise = NoiseInjection(cout) if noise else None
         self.dropout = SeededDropout(dropout) if dropout > 0 else None
         self.act = nn.ReLU()
 
-    def forward(self, x, rngs: Rngs):
+    def forward(self, x, rngs: Rngs, onehot: torch.Tensor):
         x = self.norm(self.conv(x))
+        if self.modulation is not None:
+            x = self.modulation(x, onehot)
         if self.noise is not None:
             x = self.noise(x, rngs)
         if self.dropout is not None:
@@ -64,6 +92,8 @@ class UNetGenerator(nn.Module):
         super().__init__()
         if cfg.upsample not in ("deconv", "resize"):
             raise ConfigError(f"upsample must be 'deconv' or 'resize', not {cfg.upsample!r}")
+        if cfg.decoder_norm not in ("batch", "spade"):
+            raise ConfigError(f"decoder_norm must be 'batch' or 'spade', not {cfg.decoder_norm!r}")
         self.cfg = cfg
         g = cfg.ngf
         down = [g, 2 * g, 4 * g] + [8 * g] * 5
@@ -75,7 +105,8 @@ class UNetGenerator(nn.Module):
         up = [8 * g] * 4 + [4 * g, 2 * g, g]
         self.up = nn.ModuleList()
         for i, c in enumerate(up):
-            self.up.append(_Up(cin, c, cfg.dropout if i < 3 else 0.0, i < cfg.deep_noise, cfg.upsample))
+            modulation = MaskModulation(cfg.num_classes, c, hidden=g) if cfg.decoder_norm == "spade" else None
+            self.up.append(_Up(cin, c, cfg.dropout if i < 3 else 0.0, i < cfg.deep_noise, cfg.upsample, modulation))
             cin = c + down[-2 - i]  # concatenated with the mirrored skip
         if cfg.upsample == "deconv":
             self.last = nn.ConvTranspose2d(cin, 3, 4, 2, 1, bias=True)
@@ -92,7 +123,7 @@ class UNetGenerator(nn.Module):
             x = block(x)
             skips.append(x)
         for i, block in enumerate(self.up):
-            x = torch.cat([block(x, rngs), skips[-2 - i]], 1)
+            x = torch.cat([block(x, rngs, onehot), skips[-2 - i]], 1)
         # The output layer stays fp32 under autocast: its rounding lands on the pixels (bf16 there doubled the mean error).
         with torch.autocast(x.device.type, enabled=False):
             return torch.tanh(self.last(x.float()))

@@ -49,8 +49,12 @@ class TrainingError(PathGANError, RuntimeError):
 
 
 def init_weights(module: nn.Module) -> None:
-    """pix2pix's initialisation: conv weights N(0, 0.02), norm gains N(1, 0.02)."""
+    """pix2pix's initialisation: conv weights N(0, 0.02), norm gains N(1, 0.02); layers that must start as they are built
+    (SPADE's zero modulation) keep their own."""
+    kept = {id(p) for m in module.modules() if getattr(m, "keeps_its_init", False) for p in m.parameters()}
     for m in module.modules():
+        if any(id(p) in kept for p in m.parameters(recurse=False)):
+            continue
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
@@ -191,7 +195,9 @@ class Trainer:
                 except SchemeMismatch as e:
                     raise CheckpointError(f"{e}, or map your classes onto its with --class-map, e.g. "
                                           f"{suggested_class_map(self.scheme, self.base.config.scheme)}") from None
-            cfg = replace(cfg, generator=self.base.generator.cfg)
+            # The base's architecture, plus SPADE when asked for: it starts as the identity, so the base's output is kept.
+            spade = "spade" if cfg.generator.decoder_norm == "spade" else self.base.generator.cfg.decoder_norm
+            cfg = replace(cfg, generator=replace(self.base.generator.cfg, decoder_norm=spade))
         network_classes = self.class_map.target.num_classes if self.class_map else self.scheme.num_classes
         self.cfg = replace(cfg, generator=replace(cfg.generator, num_classes=network_classes),
                            discriminator=replace(cfg.discriminator, num_classes=network_classes))
@@ -204,7 +210,10 @@ class Trainer:
         self.D = build_discriminator(cfg.discriminator)
         init_weights(self.G)
         if self.base is not None and self.base.generator is not None:
-            self.G.load_state_dict(self.base.generator.state_dict())
+            missing, unexpected = self.G.load_state_dict(self.base.generator.state_dict(), strict=False)
+            if unexpected or any(".modulation." not in k for k in missing):  # only a SPADE layer added here may be new
+                raise CheckpointError(f"{self.base.path}: its weights do not fit the generator being trained "
+                                      f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
         init_weights(self.D)
         if cfg.init_discriminator and not resume:
             self._load_discriminator(cfg.init_discriminator)
