@@ -403,3 +403,23 @@ def test_spade_added_to_a_trained_generator_starts_as_it_and_then_learns(mini_da
     assert any(m.gamma.weight.abs().sum() > 0 for m in modulation)  # the mask's scale and shift get trained
     g, config = load_generator(tmp_path / "spade" / "generator.safetensors")  # and the file says what it holds
     assert config.generator.decoder_norm == "spade" and len([m for m in g.modules() if type(m).__name__ == "MaskModulation"]) == 7
+
+
+def test_oasis_critic_trains_beside_the_discriminator_and_resumes_exactly(mini_dataset, tmp_path):
+    straight = Trainer(tiny_config(mini_dataset, tmp_path / "a", 4, oasis_weight=1.0, oasis_ndf=4))
+    start = [p.detach().clone() for p in straight.D_seg.parameters()]
+    straight.run()
+    assert any(not torch.equal(a, b) for a, b in zip(start, straight.D_seg.parameters()))
+    lines = [json.loads(l) for l in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert all(l["loss_oasis_d"] > 0 for l in lines)
+    Trainer(tiny_config(mini_dataset, tmp_path / "b", 2, oasis_weight=1.0, oasis_ndf=4)).run()
+    resumed = Trainer(tiny_config(mini_dataset, tmp_path / "b", 4, oasis_weight=1.0, oasis_ndf=4), resume=True)
+    resumed.run()
+    assert_same_weights(straight.G, resumed.G)
+    assert_same_weights(straight.D_seg, resumed.D_seg)
+    # Its term reaches the generator: the same run without it ends elsewhere.
+    plain = Trainer(tiny_config(mini_dataset, tmp_path / "c", 4))
+    plain.run()
+    assert any(not torch.equal(a, b) for a, b in zip(plain.G.parameters(), straight.G.parameters()))
+    with pytest.raises(ValueError, match="--oasis-weight must be 0 or more"):
+        Trainer(tiny_config(mini_dataset, tmp_path / "d", 1, oasis_weight=-1.0))

@@ -58,6 +58,9 @@ class TrainConfig:
                           "discriminator (color, translation, cutout); geometric ones move the mask with its image; empty: off")
     r1_gamma: float = _f(0.0, "R1 penalty on the discriminator: gamma/2 times the squared gradient of each real tile's mean logit "
                          "with respect to the tile, every step; 0: off")
+    oasis_weight: float = _f(0.0, "a third critic beside the discriminator: an OASIS-style segmenter that labels each pixel with its mask "
+                             "class or 'generated' (class-balanced, with LabelMix); the weight of its term in the generator's objective; 0: off")
+    oasis_ndf: int = _f(32, "width of the OASIS-style critic")
     lr_decay_steps: int = _f(0, "decay both learning rates linearly to zero over the last N of --steps (pix2pix's 'linear' policy); 0: constant")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
@@ -72,6 +75,8 @@ class TrainConfig:
             raise ConfigError(f"--lr-decay-steps must be between 0 and --steps ({self.steps}), not {self.lr_decay_steps}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"--ema-decay must be in [0, 1), not {self.ema_decay}")
+        if self.oasis_weight < 0 or self.oasis_ndf < 1:
+            raise ConfigError(f"--oasis-weight must be 0 or more and --oasis-ndf 1 or more, not {self.oasis_weight} and {self.oasis_ndf}")
         if self.r1_gamma < 0:
             raise ConfigError(f"--r1-gamma must be 0 or more, not {self.r1_gamma}")
         if parse_policy(self.diffaugment) and self.feature_matching_weight > 0:

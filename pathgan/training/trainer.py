@@ -25,6 +25,7 @@ from ..hashing import file_sha256
 from ..images import read_rgb
 from ..masks import read_mask
 from ..models import build_discriminator, build_generator
+from ..models.segmentation_critic import LABELMIX_WEIGHT, SegmentationCritic, labelmix, segmentation_loss
 from ..paths import PROJECT_ROOT
 from ..schemes import ClassMap, ClassScheme, SchemeMismatch, check_same_classes, suggested_class_map
 from ..seeds import torch_generator
@@ -152,6 +153,8 @@ class Trainer:
         if cfg.r1_gamma > 0 and self.dist.enabled:
             raise ConfigError("--r1-gamma differentiates the discriminator twice, which DistributedDataParallel does not support; "
                               "train with one process")
+        if cfg.oasis_weight > 0 and self.dist.enabled:
+            raise ConfigError("--oasis-weight trains its critic in one process only; train with one process")
         return cfg
 
     def _read_data(self, scan: DatasetScan | None) -> None:
@@ -217,6 +220,8 @@ class Trainer:
         init_weights(self.D)
         if cfg.init_discriminator and not resume:
             self._load_discriminator(cfg.init_discriminator)
+        # Its own initialisation (PyTorch's, under spectral norm), as OASIS trains it.
+        self.D_seg = SegmentationCritic(cfg.generator.num_classes, cfg.oasis_ndf) if cfg.oasis_weight > 0 else None
 
     def _place_on_device(self) -> None:
         if self.device.type == "cuda":
@@ -227,6 +232,8 @@ class Trainer:
         self.fmt = fast_memory_format(self.device, self.precision) if self.cfg.channels_last else torch.contiguous_format
         self.G.to(self.device, memory_format=self.fmt)
         self.D.to(self.device, memory_format=self.fmt)
+        if self.D_seg is not None:
+            self.D_seg.to(self.device, memory_format=self.fmt)
         self.autocast = autocast(self.device, self.precision)
 
     def _build_optimizers(self) -> None:
@@ -235,6 +242,7 @@ class Trainer:
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema_decay > 0 else None
         self.g_opt = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.d_opt = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.d_seg_opt = torch.optim.Adam(self.D_seg.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2)) if self.D_seg is not None else None
         self.generator_loss = GeneratorLoss(cfg.l1_weight, cfg.diversity_weight, cfg.feature_matching_weight)
 
     def _wrap_for_training(self) -> None:
@@ -271,6 +279,7 @@ class Trainer:
             "D": self.D.state_dict(),
             "g_opt": self.g_opt.state_dict(),
             "d_opt": self.d_opt.state_dict(),
+            **({"D_seg": self.D_seg.state_dict(), "d_seg_opt": self.d_seg_opt.state_dict()} if self.D_seg is not None else {}),
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
             "cpu_rng": torch.get_rng_state(),
         }
@@ -286,6 +295,9 @@ class Trainer:
         self.D.load_state_dict(state["D"])
         self.g_opt.load_state_dict(state["g_opt"])
         self.d_opt.load_state_dict(state["d_opt"])
+        if self.D_seg is not None:
+            self.D_seg.load_state_dict(state["D_seg"])
+            self.d_seg_opt.load_state_dict(state["d_seg_opt"])
         self.step, self.wall_time = int(state["step"]), float(state.get("wall_time", 0.0))
         torch.set_rng_state(state["cpu_rng"])
         if state.get("cuda_rng") is not None and self.device.type == "cuda":
@@ -384,18 +396,26 @@ class Trainer:
             fakes = self.G_train(onehot_g, rngs_g)
         fakes_seen = self._through_codec(fakes)  # what the critic sees; L1 and diversity use the network's own output
         loss_d = self._discriminator_update(onehot, real, fakes_seen[:n].detach())
+        loss_seg = self._segmentation_critic_update(onehot, real, fakes_seen[:n].detach()) if self.D_seg is not None else None
 
         for p in self.D.parameters():
             p.requires_grad_(False)
         self.g_opt.zero_grad(set_to_none=True)
         loss_g, terms = self.generator_loss(self.critic, onehot, onehot_g, real, fakes, fakes_seen, self.autocast)
+        if self.D_seg is not None:
+            for p in self.D_seg.parameters():
+                p.requires_grad_(False)
+            with self.autocast:
+                seg_logits = self.D_seg(fakes_seen)
+            loss_g = loss_g + self.cfg.oasis_weight * segmentation_loss(seg_logits, onehot_g, real=True)
         self._check_finite(loss_g, "generator")
         loss_g.backward()
         self.g_opt.step()
         if self.G_ema is not None:
             self._update_ema()
         self.step += 1
-        return self._losses(loss_d, terms.gan, terms.l1, terms.diversity, terms.feature_matching)
+        losses = self._losses(loss_d, terms.gan, terms.l1, terms.diversity, terms.feature_matching)
+        return {**losses, "loss_oasis_d": loss_seg.item()} if loss_seg is not None else losses
 
     def _through_codec(self, images: torch.Tensor) -> torch.Tensor:
         """With --critic-codec: the tiles as 8-bit images through the training tiles' JPEG encoding, with the gradient of the
@@ -435,6 +455,22 @@ class Trainer:
         self.d_opt.step()
         return loss_d
 
+    def _segmentation_critic_update(self, onehot: torch.Tensor, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The OASIS-style critic: real pixels to their mask class (class-balanced), generated ones to 'generated', plus
+        LabelMix; returns the loss without the LabelMix term."""
+        for p in self.D_seg.parameters():
+            p.requires_grad_(True)
+        self.d_seg_opt.zero_grad(set_to_none=True)
+        n = onehot.shape[0]
+        with self.autocast:
+            logits = self.D_seg(torch.cat([real, fake]))
+            mix = labelmix(self.D_seg, onehot, real, fake, logits[:n], logits[n:])
+        loss = segmentation_loss(logits[:n], onehot, real=True) + segmentation_loss(logits[n:], onehot, real=False)
+        self._check_finite(loss, "OASIS critic")
+        (loss + LABELMIX_WEIGHT * mix).backward()
+        self.d_seg_opt.step()
+        return loss.detach()
+
     def _r1_penalty(self, onehot: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """R1 (Mescheder et al. 2018): gamma/2 E|grad_x D(mask, x)|^2 on the real tiles, in fp32 since it is differentiated
         twice. D is each tile's mean logit, so gamma means the same for PatchGAN's 30x30 map as for vanilla's one logit.
@@ -449,10 +485,13 @@ class Trainer:
     def _discriminator_only_step(self, onehot: torch.Tensor, real: torch.Tensor, rngs) -> dict:
         with torch.no_grad(), self.autocast:
             fake = self.G(onehot, rngs)  # the plain module: DDP's reducer expects a backward after its forward
-        loss_d = self._discriminator_update(onehot, real, self._through_codec(fake))
+        seen = self._through_codec(fake)
+        loss_d = self._discriminator_update(onehot, real, seen)
+        loss_seg = self._segmentation_critic_update(onehot, real, seen) if self.D_seg is not None else None
         self.step += 1
         zero = torch.zeros((), device=self.device)
-        return self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero, zero)
+        losses = self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero, zero)
+        return {**losses, "loss_oasis_d": loss_seg.item()} if loss_seg is not None else losses
 
     def _losses(self, loss_d, loss_gan, loss_l1, loss_div, loss_fm) -> dict:
         losses = torch.stack([t.detach().float() for t in (loss_d, loss_gan, loss_l1, loss_div, loss_fm)])
