@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Four ways to go on training consep-patchgan-resize on a 2-core CPU, at an equal budget: 300 steps x batch 4
+# Six ways to go on training consep-patchgan-resize on a 2-core CPU, at an equal budget: 300 steps x batch 4
 # (1,200 masks, 2,400 generated tiles with the diversity term's second draw), each against the critic the generator
 # was trained with, side by side, one thread each. Only the arm's option differs; seed 0 gives every arm the same
 # data order and noise. Run from the repository root; results go to runs/arms/<arm>.
@@ -15,8 +15,10 @@ declare -A arms=(
   [diffaugment]="--diffaugment color,translation,cutout"
   [r1]="--r1-gamma 0.01"
   [critic-codec]="--critic-codec"
+  [spade]="--decoder-norm spade"
+  [oasis]="--oasis-weight 1"
 )
-for arm in "${!arms[@]}"; do
+for arm in ${ARMS:-"${!arms[@]}"}; do
   mkdir -p "runs/arms/$arm"
   # shellcheck disable=SC2086
   OMP_NUM_THREADS=1 nohup python -m pathgan train "${common[@]}" ${arms[$arm]} --out "runs/arms/$arm" \

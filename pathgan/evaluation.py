@@ -232,8 +232,14 @@ def evaluate_checkpoint(checkpoint: str | Path, config: EvaluationConfig | None 
 
     seeds_apart = seed_diversity(mask_pixel_l1, mask_feat, s, neighbour_pixel_l1(real_tiles()), neighbour_feature_distance(real.features))
     diversity = NotMeasured(seeds_apart["note"]) if "note" in seeds_apart else DiversityResult(**seeds_apart)
-    memo = MemorisationResult(**memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names],
-                                             real.features))
+    same_split = config.split == config.train_split  # a selection protocol: the train masks against their own tiles
+    memo = (NotMeasured(f"the masks are the training split's own ({config.train_split}), so their real tiles are the training tiles")
+            if same_split else
+            MemorisationResult(**memorisation(synthetic.features, synthetic.names, train.features, [Path(n).stem for n in train.names],
+                                              real.features)))
+    if same_split:
+        floor_warnings = floor_warnings + [f"the floor compares the {config.train_split} tiles with themselves (--split is the training "
+                                           "split): it is no floor; compare runs with each other instead"]
     two_sample = _two_sample(real, synthetic.features[_first_seed_rows(views_per_mask, s)], train, config, seeds[0])
     artefacts = (NotMeasured(spectrum_problems[0]) if spectrum_problems
                  else CheckerboardResult(**{k: checkerboard(v) for k, v in spectra.items()}))

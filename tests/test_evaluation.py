@@ -215,3 +215,14 @@ def test_curves_score_every_snapshot_with_verified_weights(tiny_data, tmp_path, 
     assert main(last + ["--max-points", "1", "--precision", "fp32"]) == 0
     r = json.loads(out.read_text())["runs"]["r"]
     assert [p["step"] for p in r["points"]] == [300] and set(r) == {"points", "final_step"}
+
+
+def test_evaluate_on_the_training_split_says_what_it_cannot_measure(tiny_checkpoint, tiny_data, tmp_path, capsys):
+    out = tmp_path / "eval"
+    rc = main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_data), "--split", "train",
+               "--seeds", "0", "--out", str(out), "--device", "cpu", "--batch-size", "8", "--no-mask-fidelity"])
+    assert rc == 0, capsys.readouterr().out
+    r = json.loads((out / "report.json").read_text())
+    assert math.isfinite(r["fid"]) and r["memorisation"]["note"].startswith("not measured: the masks are the training split's own (train)")
+    assert any("compares the train tiles with themselves" in w for w in r["warnings"])
+    assert "the masks are the training split's own" in (out / "report.md").read_text()
