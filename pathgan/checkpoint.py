@@ -145,7 +145,10 @@ class CheckpointConfig:
         return trained if isinstance(trained, dict) else {}
 
     def to_dict(self) -> dict:
-        config = {"format": FORMAT, "version": VERSION, "generator": asdict(self.generator), "scheme": self.scheme.to_dict(),
+        generator = asdict(self.generator)
+        if generator.get("decoder_norm") == "batch":  # written only when set, so files made before the option read back unchanged
+            del generator["decoder_norm"]
+        config = {"format": FORMAT, "version": VERSION, "generator": generator, "scheme": self.scheme.to_dict(),
                   "provenance": self.provenance, "dtype": self.dtype, **self.post_processing.to_config()}
         if self.class_map is not None:
             config["class_map"] = self.class_map.to_dict()
