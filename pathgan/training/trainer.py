@@ -414,8 +414,7 @@ class Trainer:
         if self.G_ema is not None:
             self._update_ema()
         self.step += 1
-        losses = self._losses(loss_d, terms.gan, terms.l1, terms.diversity, terms.feature_matching)
-        return {**losses, "loss_oasis_d": loss_seg.item()} if loss_seg is not None else losses
+        return self._losses(loss_d, terms.gan, terms.l1, terms.diversity, terms.feature_matching, loss_seg)
 
     def _through_codec(self, images: torch.Tensor) -> torch.Tensor:
         """With --critic-codec: the tiles as 8-bit images through the training tiles' JPEG encoding, with the gradient of the
@@ -490,12 +489,12 @@ class Trainer:
         loss_seg = self._segmentation_critic_update(onehot, real, seen) if self.D_seg is not None else None
         self.step += 1
         zero = torch.zeros((), device=self.device)
-        losses = self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero, zero)
-        return {**losses, "loss_oasis_d": loss_seg.item()} if loss_seg is not None else losses
+        return self._losses(loss_d, zero, (fake.float() - real.float()).abs().mean(), zero, zero, loss_seg)
 
-    def _losses(self, loss_d, loss_gan, loss_l1, loss_div, loss_fm) -> dict:
+    def _losses(self, loss_d, loss_gan, loss_l1, loss_div, loss_fm, loss_oasis_d=None) -> dict:
         losses = torch.stack([t.detach().float() for t in (loss_d, loss_gan, loss_l1, loss_div, loss_fm)])
-        return dict(zip(("loss_d", "loss_g_gan", "loss_l1", "loss_div", "loss_fm"), self.dist.all_mean(losses).tolist()))
+        logged = dict(zip(("loss_d", "loss_g_gan", "loss_l1", "loss_div", "loss_fm"), self.dist.all_mean(losses).tolist()))
+        return {**logged, "loss_oasis_d": loss_oasis_d.item()} if loss_oasis_d is not None else logged
 
     def _check_finite(self, loss: torch.Tensor, which: str) -> None:
         bad = torch.tensor([0.0 if torch.isfinite(loss).all() else 1.0], device=self.device)
